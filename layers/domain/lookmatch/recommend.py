@@ -1,0 +1,111 @@
+"""Ranking inventory items against what the person wears (pure: no storage, no boto3).
+
+Rules (issue 3, "Recommending"):
+- Items for the person's gender or `unisex` (gender unknown: every item), in stock only.
+- When the whole body is a dress or a jumpsuit: items of that category under "whole", nothing
+  under "upper"/"lower". Otherwise items of the upper label under "upper" and of the lower label
+  under "lower" (a region not in the picture gets none).
+- Score = cosine similarity of the crop's embedding and the item's (same garment model), plus a
+  small colour-closeness term (COLOUR_WEIGHT) so that, among items of a similar look, the one of
+  the nearer colour comes first. Top `top_k` per region, no sku twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .inventory import InventoryItem
+
+WHOLE_BODY_ITEMS = ("dress", "jumpsuit")
+# Colour is a secondary signal: at most a 0.15 shift, against cosine similarities in [-1, 1].
+COLOUR_WEIGHT = 0.15
+# CIE76 distance at which two colours count as unrelated (black to white is 100).
+COLOUR_FAR = 60.0
+
+
+def recommend(reading: Any, items_by_category: Mapping[str, Iterable[InventoryItem]],
+              top_k: int = 3) -> dict[str, list[dict]]:
+    """Top items per region: {"upper": [...], "lower": [...], "whole": [...]}.
+
+    `reading` is `lookmatch.pipeline.Reading`: `gender` (label or None) and `upper`, `lower`,
+    `whole` (None, or label + score + `embedding` + `colour` {name, hex}).
+    `items_by_category` maps a category to candidate items (as loaded from the Inventory table);
+    gender and stock are checked again here, so a wider candidate list is harmless.
+    """
+    if top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    gender = reading.gender.label if reading.gender is not None else None
+    whole = reading.whole
+    if whole is not None and whole.label in WHOLE_BODY_ITEMS:
+        wanted = {"whole": whole}
+    else:
+        wanted = {"upper": reading.upper, "lower": reading.lower}
+
+    result: dict[str, list[dict]] = {"upper": [], "lower": [], "whole": []}
+    seen: set[str] = set()
+    for region, garment in wanted.items():
+        if garment is None:
+            continue
+        candidates = [item for item in items_by_category.get(garment.label, ())
+                      if item.category == garment.label and item.stock > 0
+                      and (gender is None or item.gender in (gender, "unisex"))]
+        scored = sorted(((_score(garment, item), item) for item in candidates),
+                        key=lambda pair: (-pair[0], pair[1].sku))
+        for score, item in scored:
+            if len(result[region]) == top_k:
+                break
+            if item.sku in seen:
+                continue
+            seen.add(item.sku)
+            result[region].append(_as_result(item, score))
+    return result
+
+
+def _score(garment: Any, item: InventoryItem) -> float:
+    score = 0.0
+    if getattr(garment, "embedding", None) is not None:
+        score += cosine(garment.embedding, item.embedding)
+    colour = getattr(garment, "colour", None)
+    if colour is not None:
+        score += COLOUR_WEIGHT * colour_closeness(_hex(colour), item.colour.hex)
+    return score
+
+
+def _as_result(item: InventoryItem, score: float) -> dict:
+    return {"sku": item.sku, "name": item.name, "category": item.category,
+            "gender": item.gender, "price": float(item.price), "currency": item.currency,
+            "image_key": item.image_key, "score": round(float(score), 4)}
+
+
+def cosine(a: Iterable[float], b: Iterable[float]) -> float:
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"embeddings differ in size ({a.shape[0]} vs {b.shape[0]}): "
+                         "the inventory was embedded with another garment model; re-import it")
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm > 0 else 0.0
+
+
+def _hex(colour: Any) -> str:
+    # The reading's colour is {"name", "hex"}, as a mapping or as a model.
+    return colour["hex"] if isinstance(colour, Mapping) else colour.hex
+
+
+def colour_closeness(hex_a: str, hex_b: str) -> float:
+    """1 for the same colour, falling linearly to 0 at COLOUR_FAR apart in CIELAB (CIE76)."""
+    distance = float(np.linalg.norm(hex_to_lab(hex_a) - hex_to_lab(hex_b)))
+    return max(0.0, 1.0 - distance / COLOUR_FAR)
+
+
+def hex_to_lab(value: str) -> np.ndarray:
+    """"#rrggbb" (sRGB) -> CIELAB under D65."""
+    rgb = np.array([int(value[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124564, 0.3575761, 0.1804375],
+                    [0.2126729, 0.7151522, 0.0721750],
+                    [0.0193339, 0.1191920, 0.9503041]]) @ linear
+    xyz /= np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
