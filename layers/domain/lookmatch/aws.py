@@ -113,6 +113,18 @@ class S3Store:
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    # The API's needs (lookmatch.api): presigned browser upload and download.
+    def presigned_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
+        """{url, fields} of an S3 POST limited to this key, this exact type and 1..max_bytes."""
+        return self.client.generate_presigned_post(
+            Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in)
+
+    def presigned_url(self, key: str, expires_in: int) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in)
+
 
 # --- Results table --------------------------------------------------------------------------------
 class ResultsTable:
