@@ -1,0 +1,88 @@
+"""Decode an uploaded photo to an upright RGB array, refusing what is not a sane image.
+
+Size limits are checked from the header, before any pixel is decoded, so a decompression bomb
+(a tiny file that claims 30000x30000 pixels) fails fast without allocating memory.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # 40 megapixels: far above any phone photo, far below a memory problem
+MAX_SIDE = 20_000
+
+
+class BadImage(ValueError):
+    """The bytes are not a photo we can read; the message says what is wrong."""
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Bytes of a JPEG/PNG/WebP/... -> (H, W, 3) uint8 RGB, upright per its EXIF orientation.
+
+    Any mode is accepted: grayscale, CMYK, 16-bit, palette; transparency is composited on white.
+    Raises BadImage for empty, unrecognised, truncated or oversized input.
+    """
+    if not data:
+        raise BadImage("empty file: no bytes to decode")
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check warns (or raises) on open; ours below is stricter and clearer.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as err:
+        raise BadImage(f"image too large: {err}") from err
+    except UnidentifiedImageError as err:
+        raise BadImage(f"not an image: unrecognised format ({len(data)} bytes)") from err
+    width, height = img.size  # from the header only; nothing decoded yet
+    if width < 1 or height < 1:
+        raise BadImage(f"image has no pixels ({width}x{height})")
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise BadImage(
+            f"image too large: {width}x{height} = {width * height / 1e6:.0f} megapixels "
+            f"(limit {MAX_PIXELS / 1e6:.0f} MP, {MAX_SIDE} px a side)"
+        )
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as err:  # Pillow reports truncation as OSError
+        raise BadImage(f"{img.format or 'image'} file is truncated or corrupt: {err}") from err
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose an otherwise good photo
+        pass
+    return _to_rgb(img)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read a file and decode it (see decode_image)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise BadImage(f"cannot read {path}: {err.strerror or err}") from err
+    try:
+        return decode_image(data)
+    except BadImage as err:
+        raise BadImage(f"{path.name}: {err}") from err
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        # High bit depth: scale to 8 bits instead of clipping (Pillow's convert would clip).
+        arr = np.asarray(img, dtype=np.float32)
+        peak = 65535.0 if mode.startswith("I") and arr.max() > 255 else 255.0
+        gray = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))

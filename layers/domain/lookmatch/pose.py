@@ -1,0 +1,248 @@
+"""BlazePose (MediaPipe's pose detector + full landmark model) through LiteRT.
+
+The detector finds people as SSD boxes with 4 keypoints (0 = hip centre, 1 = a point whose distance
+from the hip centre gives the body's size and whose direction gives its rotation). Each person's
+region of interest is rotated upright and cut to 256x256 for the landmark model, which returns 33
+body landmarks with visibility (seen, not occluded) and presence (inside the frame) scores.
+
+The SSD helpers here (anchors, decoding, weighted NMS, letterbox) are shared with face.py.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .runtime import TFLiteModel
+
+# BlazePose landmark indices (MediaPipe's order).
+NOSE = 0
+LEFT_EYE, RIGHT_EYE = 2, 5
+LEFT_EAR, RIGHT_EAR = 7, 8
+MOUTH_LEFT, MOUTH_RIGHT = 9, 10
+LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+LEFT_ELBOW, RIGHT_ELBOW = 13, 14
+LEFT_WRIST, RIGHT_WRIST = 15, 16
+LEFT_HIP, RIGHT_HIP = 23, 24
+LEFT_KNEE, RIGHT_KNEE = 25, 26
+LEFT_ANKLE, RIGHT_ANKLE = 27, 28
+LEFT_HEEL, RIGHT_HEEL = 29, 30
+LEFT_FOOT, RIGHT_FOOT = 31, 32
+NUM_LANDMARKS = 33
+DUPLICATE_IOU = 0.5  # landmark extents overlapping more than this are the same person
+
+# Skeleton edges for drawing (MediaPipe's POSE_CONNECTIONS).
+CONNECTIONS = (
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
+    (11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19),
+    (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
+    (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28),
+    (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32),
+)
+
+
+# --- SSD helpers (shared with face.py) -------------------------------------------------------
+
+def ssd_anchors(input_size: int, strides: list[int], min_scale: float = 0.1484375,
+                max_scale: float = 0.75, offset: float = 0.5) -> np.ndarray:
+    """Anchor centres (N, 2) in [0, 1], as MediaPipe's SsdAnchorsCalculator with fixed_anchor_size.
+
+    Each layer has 2 anchors per cell (aspect ratio 1 and the interpolated scale); consecutive
+    layers with the same stride share one grid, so their anchors add up per cell.
+    """
+    del min_scale, max_scale  # fixed-size anchors: only the centres matter for decoding
+    centres = []
+    layer = 0
+    while layer < len(strides):
+        per_cell = 0
+        last = layer
+        while last < len(strides) and strides[last] == strides[layer]:
+            per_cell += 2
+            last += 1
+        grid = math.ceil(input_size / strides[layer])
+        ys, xs = np.mgrid[0:grid, 0:grid]
+        cell = np.stack([(xs + offset) / grid, (ys + offset) / grid], axis=-1).reshape(-1, 1, 2)
+        centres.append(np.repeat(cell, per_cell, axis=1).reshape(-1, 2))
+        layer = last
+    return np.concatenate(centres).astype(np.float32)
+
+
+@dataclass
+class Detection:
+    """An SSD detection in normalized [0, 1] coordinates of the model's (letterboxed) input."""
+
+    box: np.ndarray        # (4,) x0, y0, x1, y1
+    keypoints: np.ndarray  # (K, 2) x, y
+    score: float
+
+
+def decode_ssd(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, scale: float,
+               num_keypoints: int, threshold: float) -> list[Detection]:
+    """Raw SSD outputs -> detections above the threshold (before NMS).
+
+    regressors (N, 4 + 2K): box centre offset and size, then keypoints, all in input pixels
+    (`scale`) relative to the anchor centre; logits (N,) -> sigmoid score (clipped at +-100).
+    """
+    logits = np.clip(logits.reshape(-1).astype(np.float64), -100.0, 100.0)
+    scores = 1.0 / (1.0 + np.exp(-logits))
+    keep = np.nonzero(scores >= threshold)[0]
+    dets = []
+    for i in keep:
+        r = regressors[i] / scale
+        ax, ay = anchors[i]
+        cx, cy, w, h = r[0] + ax, r[1] + ay, r[2], r[3]
+        kps = r[4:4 + 2 * num_keypoints].reshape(num_keypoints, 2) + anchors[i]
+        dets.append(Detection(np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]),
+                              kps, float(scores[i])))
+    return dets
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def weighted_nms(dets: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
+    """MediaPipe's WEIGHTED non-max suppression: overlapping detections are averaged by score."""
+    remaining = sorted(dets, key=lambda d: d.score, reverse=True)
+    out = []
+    while remaining:
+        best = remaining[0]
+        group = [d for d in remaining if _iou(best.box, d.box) > iou_threshold]
+        remaining = [d for d in remaining if _iou(best.box, d.box) <= iou_threshold]
+        w = np.array([d.score for d in group])[:, None]
+        box = (np.stack([d.box for d in group]) * w).sum(0) / w.sum()
+        kps = (np.stack([d.keypoints for d in group]) * w[:, :, None]).sum(0) / w.sum()
+        out.append(Detection(box, kps, best.score))
+    return out
+
+
+def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
+    """Fit the image into size x size keeping its aspect (black borders, centred).
+
+    Returns (uint8 square, scale, pad_x, pad_y): image pixel = (square pixel - pad) / scale.
+    """
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(rgb, (nw, nh), interpolation=interp)
+    pad_x, pad_y = (size - nw) // 2, (size - nh) // 2
+    square = cv2.copyMakeBorder(resized, pad_y, size - nh - pad_y, pad_x, size - nw - pad_x,
+                                cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return square, nw / w, pad_x, pad_y
+
+
+def unletterbox(points: np.ndarray, size: int, scale: float, pad_x: float, pad_y: float) -> np.ndarray:
+    """Normalized coordinates in the letterboxed square -> image pixels."""
+    pts = np.asarray(points, dtype=np.float64) * size
+    pts[..., 0] = (pts[..., 0] - pad_x) / scale
+    pts[..., 1] = (pts[..., 1] - pad_y) / scale
+    return pts
+
+
+# --- Pose ---------------------------------------------------------------------------------------
+
+@dataclass
+class Person:
+    """One person: 33 landmarks in image pixels and the detector's view of them."""
+
+    landmarks: np.ndarray  # (33, 5): x, y (pixels), z (ROI pixels), visibility, presence in [0, 1]
+    score: float           # detector score
+    pose_flag: float       # landmark model's confidence that a person fills the ROI
+    roi_center: tuple[float, float]
+    roi_size: float
+    roi_rotation: float    # radians
+
+
+class PoseEstimator:
+    """Loads BlazePose once; `detect(rgb)` returns every person found, best detector score first."""
+
+    DETECTOR_SIZE = 224
+    LANDMARK_SIZE = 256
+    DETECTOR_STRIDES = [8, 16, 32, 32, 32]
+
+    def __init__(self, score_threshold: float = 0.5, flag_threshold: float = 0.5,
+                 max_people: int = 3, num_threads: int = 1):
+        self.detector = TFLiteModel("third_party/pose_detection.tflite", num_threads=num_threads)
+        self.landmarker = TFLiteModel("third_party/pose_landmark_full.tflite", num_threads=num_threads)
+        self.anchors = ssd_anchors(self.DETECTOR_SIZE, self.DETECTOR_STRIDES)
+        if len(self.anchors) != self.detector.outputs[0]["shape"][1]:
+            raise RuntimeError(f"pose detector has {self.detector.outputs[0]['shape'][1]} anchors, "
+                               f"expected {len(self.anchors)}")
+        self.score_threshold = score_threshold
+        self.flag_threshold = flag_threshold
+        self.max_people = max_people  # cap on landmark runs, for speed
+
+    def detect(self, rgb: np.ndarray) -> list[Person]:
+        """People in an (H, W, 3) uint8 RGB image whose landmark run confirms a pose."""
+        people: list[Person] = []
+        for det in self.detect_bodies(rgb)[: self.max_people]:
+            person = self.landmarks(rgb, det)
+            if person.pose_flag < self.flag_threshold:
+                continue
+            # A second detection whose ROI holds the same body (its keypoints pointing into a
+            # neighbour) gives the same landmarks again: keep the person once.
+            extent = _extent(person.landmarks)
+            if all(_iou(extent, _extent(p.landmarks)) < DUPLICATE_IOU for p in people):
+                people.append(person)
+        return people
+
+    def detect_bodies(self, rgb: np.ndarray) -> list[Detection]:
+        """Detector only: boxes and keypoints in image pixels, best score first."""
+        size = self.DETECTOR_SIZE
+        square, scale, pad_x, pad_y = letterbox(rgb, size)
+        x = square.astype(np.float32)[None] / 127.5 - 1.0
+        regressors, logits = self.detector(x)
+        dets = weighted_nms(decode_ssd(regressors[0], logits[0], self.anchors, size, 4,
+                                       self.score_threshold))
+        for d in dets:
+            d.box = unletterbox(d.box.reshape(2, 2), size, scale, pad_x, pad_y).reshape(4)
+            d.keypoints = unletterbox(d.keypoints, size, scale, pad_x, pad_y)
+        return sorted(dets, key=lambda d: d.score, reverse=True)
+
+    def landmarks(self, rgb: np.ndarray, det: Detection) -> Person:
+        """Run the landmark model on the upright square ROI given by a detection."""
+        hip, top = det.keypoints[0], det.keypoints[1]
+        # Rotate so that hip -> top points straight up (MediaPipe: target angle 90 degrees).
+        angle = math.pi / 2 - math.atan2(-(top[1] - hip[1]), top[0] - hip[0])
+        angle = (angle + math.pi) % (2 * math.pi) - math.pi
+        side = 2.0 * float(np.hypot(*(top - hip))) * 1.25
+        side = max(side, 1.0)
+        n = self.LANDMARK_SIZE
+        matrix = roi_matrix(hip, side, angle, n)  # image -> ROI pixels
+        crop = cv2.warpAffine(rgb, matrix, (n, n), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        out = self.landmarker(crop.astype(np.float32)[None] / 255.0)
+        raw, flag = out[0].reshape(-1, 5)[:NUM_LANDMARKS], float(out[1].reshape(-1)[0])
+        inverse = cv2.invertAffineTransform(matrix)
+        xy = raw[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+        sig = 1.0 / (1.0 + np.exp(-raw[:, 3:5]))
+        lm = np.concatenate([xy, raw[:, 2:3] * side / n, sig], axis=1)
+        return Person(lm, det.score, flag, (float(hip[0]), float(hip[1])), side, angle)
+
+
+def _extent(landmarks: np.ndarray) -> np.ndarray:
+    """x0, y0, x1, y1 of the landmarks that are likely in the picture (all, if none are)."""
+    pts = landmarks[landmarks[:, 4] >= 0.5, :2]
+    if len(pts) == 0:
+        pts = landmarks[:, :2]
+    return np.concatenate([pts.min(0), pts.max(0)])
+
+
+def roi_matrix(center: np.ndarray, side: float, angle: float, out_size: int) -> np.ndarray:
+    """Affine matrix taking image pixels into an out_size square ROI of `side` pixels rotated by
+    `angle` (radians, counter-clockwise as MediaPipe's rect rotation) around `center`."""
+    c, s = math.cos(angle), math.sin(angle)
+    half = side / 2
+    # Corners of the rotated rect in the image: top-left, top-right, bottom-left.
+    def corner(dx: float, dy: float) -> tuple[float, float]:
+        return center[0] + dx * c - dy * s, center[1] + dx * s + dy * c
+    src = np.float32([corner(-half, -half), corner(half, -half), corner(-half, half)])
+    dst = np.float32([[0, 0], [out_size, 0], [0, out_size]])
+    return cv2.getAffineTransform(src, dst)
