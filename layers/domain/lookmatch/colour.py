@@ -1,0 +1,72 @@
+"""The dominant colour of a garment crop: a name from a small palette and the measured hex.
+
+How: keep the crop's central part (garment crops from the pose boxes have background and arms at
+their edges), drop skin-coloured pixels (YCrCb range) unless they are most of what is left (a
+beige garment), cluster the rest in CIELAB with k-means (k=3) and take the largest cluster's
+per-channel median. Lab makes the clustering follow perceived colour; the median keeps shadows
+and prints from dragging the result. The name is the nearest palette colour in Lab (CIE76).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .inventory import Colour
+
+# Fraction of the crop's width / height kept around the centre.
+CENTRE_W, CENTRE_H = 0.5, 0.6
+MAX_PIXELS = 4000
+K = 3
+
+PALETTE = {
+    "black": "#1a1a1a", "white": "#f4f4f2", "cream": "#eee3c8", "light grey": "#c4c4c4",
+    "grey": "#8c8c8c", "dark grey": "#4a4a4d", "navy": "#1f2a4d", "blue": "#2f5fb3",
+    "light blue": "#9cc3e6", "teal": "#2a7f7f", "mint": "#b8dccb", "green": "#3b8a3e",
+    "olive": "#6b6b34", "khaki": "#a89a6a", "beige": "#d9c5a0", "brown": "#6b4630",
+    "red": "#c0282d", "burgundy": "#6d1f2c", "pink": "#eea5bd", "rose": "#bf918d",
+    "orange": "#e8812d", "yellow": "#ecd13f", "purple": "#6c3d8f",
+}
+
+
+def _lab(rgb_uint8: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 RGB -> (N, 3) float32 CIELAB (L 0..100)."""
+    px = (rgb_uint8.reshape(-1, 1, 3).astype(np.float32)) / 255.0
+    return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+
+
+_PALETTE_NAMES = list(PALETTE)
+_PALETTE_LAB = _lab(np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in PALETTE.values()], np.uint8))
+
+
+def _skin(rgb: np.ndarray) -> np.ndarray:
+    """Boolean mask of skin-like pixels (a classic YCrCb box, all skin tones)."""
+    ycrcb = cv2.cvtColor(rgb.reshape(-1, 1, 3), cv2.COLOR_RGB2YCrCb).reshape(-1, 3)
+    cr, cb = ycrcb[:, 1], ycrcb[:, 2]
+    return (cr >= 135) & (cr <= 173) & (cb >= 77) & (cb <= 127)
+
+
+def dominant_colour(rgb: np.ndarray) -> Colour:
+    """Dominant colour of an RGB uint8 crop (H, W, 3)."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"expected an RGB image (H, W, 3), got shape {rgb.shape}")
+    h, w = rgb.shape[:2]
+    dy, dx = int(h * (1 - CENTRE_H) / 2), int(w * (1 - CENTRE_W) / 2)
+    centre = rgb[dy:h - dy or h, dx:w - dx or w].reshape(-1, 3).astype(np.uint8)
+    if len(centre) > MAX_PIXELS:  # a fixed stride: deterministic and enough for 3 clusters
+        centre = centre[:: len(centre) // MAX_PIXELS + 1]
+    skin = _skin(centre)
+    if (~skin).sum() >= 0.3 * len(centre):
+        centre = centre[~skin]
+    lab = _lab(centre)
+    if len(lab) >= K * 4:
+        criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+        cv2.setRNGSeed(0)
+        _, labels, _ = cv2.kmeans(lab, K, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+        labels = labels.ravel()
+        biggest = np.bincount(labels, minlength=K).argmax()
+        members = centre[labels == biggest]
+    else:
+        members = centre
+    mean_rgb = np.median(members, axis=0).round().astype(np.uint8)
+    name = _PALETTE_NAMES[int(np.linalg.norm(_PALETTE_LAB - _lab(mean_rgb[None])[0], axis=1).argmin())]
+    return Colour(name=name, hex="#{:02x}{:02x}{:02x}".format(*mean_rgb))
