@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import numpy as np
 from boto3.dynamodb.conditions import Attr, Key
+from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,7 +104,8 @@ class S3Store:
 
     def __init__(self, bucket: str | None = None, client: Any = None):
         self.bucket = bucket or settings().uploads_bucket
-        self.client = client or boto3.client("s3")
+        # SigV4: presigned URLs and POST policies signed with SigV2 are refused by newer regions.
+        self.client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
 
     @_transient_on_throttle
     def get_bytes(self, key: str) -> bytes:

@@ -1,0 +1,25 @@
+"""API function: POST /uploads (presigned upload, PENDING record), GET /recommendations/{photo_id}.
+
+Thin: the routes, models and errors are lookmatch.api's; this wires the boto3 adapters once.
+"""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lookmatch.api import build_app
+from lookmatch.aws import ResultsTable, S3Store
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = build_app(store=S3Store(), results=ResultsTable())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    response = app.resolve(event, context)
+    if response["statusCode"] == 201:
+        metrics.add_metric(name="UploadsRequested", unit=MetricUnit.Count, value=1)
+    return response
