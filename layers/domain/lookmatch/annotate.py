@@ -45,7 +45,10 @@ def annotate(rgb: np.ndarray, pose_reading: PoseReading, labels: dict[str, str] 
         colour = COLOURS[name]
         cv2.rectangle(img, (box.x0, box.y0), (box.x1 - 1, box.y1 - 1), colour, thick)
         text = f"{name}: {labels[name]}" if name in labels else name
-        _label(img, text, box.x0, box.y0, colour, font_scale, thick)
+        if name == "whole":  # its top is the head's: name it at the bottom instead
+            _label(img, text, box.x0, box.y1, colour, font_scale, thick, below=False)
+        else:
+            _label(img, text, box.x0, box.y0, colour, font_scale, thick)
 
     if not pose_reading.person:
         _label(img, "no person found", 0, 0, (255, 255, 255), font_scale, thick)

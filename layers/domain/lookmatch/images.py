@@ -75,7 +75,7 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         # High bit depth: scale to 8 bits instead of clipping (Pillow's convert would clip).
         arr = np.asarray(img, dtype=np.float32)
         peak = 65535.0 if mode.startswith("I") and arr.max() > 255 else 255.0
-        gray = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
+        gray = np.clip(np.rint(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
     if mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")

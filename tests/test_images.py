@@ -1,0 +1,135 @@
+"""decode_image: EXIF orientation, every colour mode, and bad input refused fast and clearly."""
+import io
+import struct
+import time
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookmatch.images import BadImage, decode_image, load_image
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims width x height (8-bit gray) with one tiny IDAT: a decompression bomb's header."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+def test_exif_orientation_is_applied():
+    # Stored 60 wide x 30 high, left half red; orientation 6 = "rotate 90 degrees clockwise to show".
+    arr = np.zeros((30, 60, 3), np.uint8)
+    arr[:, :30] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rgb = decode_image(encode(Image.fromarray(arr), "JPEG", exif=exif.tobytes(), quality=95))
+    assert rgb.shape == (60, 30, 3)
+    # Turned clockwise, the stored left half is now the top half.
+    assert rgb[:25, :, 0].mean() > 200 and rgb[:25, :, 1].mean() < 50
+    assert rgb[35:, :, 0].mean() < 50
+
+
+def test_rgb_jpeg_plain():
+    arr = np.full((20, 30, 3), (10, 200, 30), np.uint8)
+    rgb = decode_image(encode(Image.fromarray(arr), "JPEG", quality=95))
+    assert rgb.shape == (20, 30, 3) and rgb.dtype == np.uint8
+    assert np.abs(rgb.astype(int) - (10, 200, 30)).max() < 8
+
+
+def test_grayscale_jpeg_becomes_three_equal_channels():
+    gray = Image.fromarray(np.full((16, 24), 90, np.uint8))
+    rgb = decode_image(encode(gray, "JPEG"))
+    assert rgb.shape == (16, 24, 3)
+    assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+    assert abs(int(rgb[8, 12, 0]) - 90) <= 2
+
+
+def test_cmyk_jpeg_gives_the_right_colour():
+    red = Image.new("CMYK", (16, 16), (0, 255, 255, 0))
+    rgb = decode_image(encode(red, "JPEG", quality=95))
+    assert rgb.shape == (16, 16, 3)
+    r, g, b = rgb[8, 8].astype(int)
+    assert r > 220 and g < 40 and b < 40
+
+
+def test_png_alpha_is_composited_on_white():
+    arr = np.zeros((10, 10, 4), np.uint8)
+    arr[:, :5] = (0, 0, 255, 255)     # opaque blue
+    arr[:, 5:] = (0, 0, 0, 0)         # fully transparent black
+    rgb = decode_image(encode(Image.fromarray(arr), "PNG"))
+    assert rgb.shape == (10, 10, 3)
+    assert tuple(rgb[5, 2]) == (0, 0, 255)
+    assert tuple(rgb[5, 8]) == (255, 255, 255)
+
+
+def test_palette_png_with_transparency():
+    img = Image.new("P", (8, 8), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    img.paste(1, (0, 0, 4, 8))
+    rgb = decode_image(encode(img, "PNG", transparency=0))
+    assert tuple(rgb[4, 1]) == (255, 0, 0)
+    assert tuple(rgb[4, 6]) == (255, 255, 255)
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    arr = np.array([[0, 32768, 65535]], dtype=np.uint16)
+    rgb = decode_image(encode(Image.fromarray(arr), "PNG"))
+    assert rgb.shape == (1, 3, 3)
+    assert list(rgb[0, :, 0]) == [0, 128, 255]
+
+
+def test_one_pixel_image_decodes():
+    rgb = decode_image(encode(Image.new("RGB", (1, 1), (5, 6, 7)), "PNG"))
+    assert rgb.shape == (1, 1, 3) and tuple(rgb[0, 0]) == (5, 6, 7)
+
+
+def test_empty_bytes():
+    with pytest.raises(BadImage, match="empty"):
+        decode_image(b"")
+
+
+def test_not_an_image():
+    with pytest.raises(BadImage, match="not an image"):
+        decode_image(b"%PDF-1.4 this is a document, not a photo" * 10)
+
+
+def test_truncated_jpeg():
+    arr = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    data = encode(Image.fromarray(arr), "JPEG", quality=90)
+    with pytest.raises(BadImage, match="truncated"):
+        decode_image(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("width,height", [(30000, 30000), (8000, 6000), (25000, 100)])
+def test_huge_image_refused_from_header_without_decoding(width, height):
+    data = png_header_only(width, height)
+    assert len(data) < 200
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(BadImage, match="too large"):
+        decode_image(data)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 0.5
+    assert peak < 5_000_000  # a decoded 8000x6000 gray image alone would be 48 MB
+
+
+def test_load_image_names_the_file(tmp_path):
+    bad = tmp_path / "upload.jpg"
+    bad.write_bytes(b"nope")
+    with pytest.raises(BadImage, match="upload.jpg: not an image"):
+        load_image(bad)
+    with pytest.raises(BadImage, match="cannot read"):
+        load_image(tmp_path / "missing.jpg")

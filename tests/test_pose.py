@@ -1,0 +1,99 @@
+"""The real BlazePose models on the committed sample photos, and read_pose's contract."""
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookmatch.annotate import annotate
+from lookmatch.images import decode_image, load_image
+from lookmatch.pipeline import PoseReading, pose_estimator, read_pose
+from lookmatch.pose import ssd_anchors
+
+
+def test_anchor_layout_matches_the_models():
+    assert len(ssd_anchors(224, [8, 16, 32, 32, 32])) == 2254 == pose_estimator().detector.outputs[0]["shape"][1]
+    anchors = ssd_anchors(128, [8, 16, 16, 16])
+    assert len(anchors) == 896
+    # first cell of the 16x16 grid, two anchors; then the 8x8 grid with six anchors a cell
+    assert np.allclose(anchors[0], [0.5 / 16, 0.5 / 16]) and np.allclose(anchors[1], anchors[0])
+    assert np.allclose(anchors[512:518], [0.5 / 8, 0.5 / 8])
+
+
+def test_every_sample_shows_one_whole_person(sample_readings):
+    for path, rgb, r in sample_readings:
+        h, w = rgb.shape[:2]
+        assert r.person and r.people_count == 1, path.name
+        assert (r.width, r.height) == (w, h)
+        assert len(r.landmarks) == 33 and all(len(p) == 4 for p in r.landmarks)
+        boxes = r.boxes
+        assert all(boxes[k] is not None for k in ("head", "upper", "lower", "whole", "feet")), path.name
+        for name, b in boxes.items():
+            assert 0 <= b.x0 < b.x1 <= w and 0 <= b.y0 < b.y1 <= h, (path.name, name)
+        head, upper, lower, feet = boxes["head"], boxes["upper"], boxes["lower"], boxes["feet"]
+        assert head.center[1] < upper.center[1] < lower.center[1] < feet.center[1], path.name
+        # the samples are full-length portraits: head in the top fifth, feet in the bottom fifth,
+        # the person in the middle of the picture, most of its height
+        assert head.y0 < 0.2 * h and feet.y1 > 0.8 * h, path.name
+        assert 0.3 * w < boxes["whole"].center[0] < 0.7 * w and boxes["whole"].height > 0.8 * h
+        # the head box is a head: narrower than the shoulders' box and much shorter than the body
+        assert head.width < upper.width and head.height < 0.25 * h
+
+
+def test_reading_round_trips_through_json(sample_readings):
+    _, _, r = sample_readings[0]
+    back = PoseReading.model_validate_json(r.model_dump_json())
+    assert back == r and back.boxes["upper"].area == r.boxes["upper"].area
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (8, 8), (512, 340)])
+def test_no_person_in_a_blank_picture(shape):
+    r = read_pose(np.full(shape + (3,), 128, np.uint8))
+    assert not r.person and r.people_count == 0 and r.landmarks == []
+    assert all(v is None for v in r.boxes.values())
+
+
+def test_exif_rotated_upload_reads_like_the_upright_photo(sample_readings):
+    path, rgb, upright = sample_readings[-1]
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned left; the viewer turns it right
+    Image.fromarray(np.rot90(rgb).copy()).save(buf, "JPEG", exif=exif.tobytes(), quality=92)
+    r = read_pose(decode_image(buf.getvalue()))
+    assert (r.width, r.height) == (upright.width, upright.height)
+    for name in ("head", "upper", "lower"):
+        a, b = r.boxes[name], upright.boxes[name]
+        assert abs(a.center[0] - b.center[0]) < 8 and abs(a.center[1] - b.center[1]) < 8, name
+
+
+def test_two_people_main_is_the_larger(sample_photos):
+    big = load_image(sample_photos[-1])
+    small = cv2.resize(load_image(sample_photos[1]), None, fx=0.6, fy=0.6)
+    gap = 40
+    canvas = np.full((big.shape[0], big.shape[1] + gap + small.shape[1], 3), 128, np.uint8)
+    canvas[:, : big.shape[1]] = big
+    canvas[-small.shape[0]:, big.shape[1] + gap:] = small
+    for picture, big_on_left in ((canvas, True), (np.ascontiguousarray(canvas[:, ::-1]), False)):
+        r = read_pose(picture)
+        assert r.person and r.people_count == 2
+        whole = r.boxes["whole"]
+        assert whole.height > 0.8 * picture.shape[0]
+        if big_on_left:
+            assert whole.x1 <= big.shape[1] + 5
+        else:
+            assert whole.x0 >= picture.shape[1] - big.shape[1] - 5
+
+
+def test_annotated_picture_draws_on_the_person(sample_readings):
+    _, rgb, r = sample_readings[0]
+    out = annotate(rgb, r, {"upper": "t-shirt 0.90", "gender": "female 0.97"})
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert not np.shares_memory(out, rgb)
+    changed = (out != rgb).any(axis=2)
+    head = r.boxes["head"]
+    assert changed[head.y0:head.y1, head.x0:head.x1].any()
+    assert changed.mean() < 0.2  # lines and labels, not a repaint
+    nobody = annotate(rgb, read_pose(np.full((64, 64, 3), 128, np.uint8)).model_copy(
+        update={"width": rgb.shape[1], "height": rgb.shape[0]}))
+    assert (nobody != rgb).any()  # says "no person found"

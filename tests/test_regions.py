@@ -1,0 +1,154 @@
+"""Body-region geometry on synthetic landmarks (no models)."""
+import numpy as np
+import pytest
+
+from lookmatch.regions import REGIONS, Box, body_regions, in_frame, landmark_box, main_person
+
+W, H = 400, 800
+
+# A person standing upright, facing the camera, in a 400x800 picture: (x, y) of the 33 landmarks.
+STANDING = {
+    0: (200, 100), 1: (208, 92), 2: (212, 92), 3: (216, 92), 4: (192, 92), 5: (188, 92),
+    6: (184, 92), 7: (224, 98), 8: (176, 98), 9: (206, 115), 10: (194, 115),
+    11: (250, 170), 12: (150, 170), 13: (265, 260), 14: (135, 260), 15: (270, 340),
+    16: (130, 340), 17: (272, 355), 18: (128, 355), 19: (270, 360), 20: (130, 360),
+    21: (265, 350), 22: (135, 350), 23: (230, 400), 24: (170, 400), 25: (232, 550),
+    26: (168, 550), 27: (232, 700), 28: (168, 700), 29: (230, 715), 30: (170, 715),
+    31: (245, 730), 32: (155, 730),
+}
+HEAD, SHOULDERS, HIPS = range(11), [11, 12], [23, 24]
+KNEES, ANKLES, FEET = [25, 26], [27, 28], [27, 28, 29, 30, 31, 32]
+
+
+def person(scale=1.0, dx=0.0, dy=0.0, vis=1.0, presence=1.0):
+    """(33, 4) landmarks [x, y, visibility, presence] of STANDING, scaled about (0, 0) and shifted."""
+    lm = np.array([[x * scale + dx, y * scale + dy, vis, presence] for x, y in
+                   (STANDING[i] for i in range(33))], dtype=float)
+    return lm
+
+
+def cut_at(lm, height):
+    """Like a photo cropped at `height`: landmarks below it are out of frame (presence ~0)."""
+    lm = lm.copy()
+    lm[lm[:, 1] > height, 3] = 0.02
+    return lm
+
+
+def check_inside(boxes, width=W, height=H):
+    for name, b in boxes.items():
+        if b is not None:
+            assert 0 <= b.x0 < b.x1 <= width and 0 <= b.y0 < b.y1 <= height, name
+
+
+def test_full_body_gives_every_region_in_order():
+    boxes = body_regions(person(), W, H)
+    assert set(boxes) == set(REGIONS) and all(boxes.values())
+    check_inside(boxes)
+    head, upper, lower, whole, feet = (boxes[k] for k in ("head", "upper", "lower", "whole", "feet"))
+    # top-to-bottom: tops and centres both ordered
+    assert head.y0 < upper.y0 < lower.y0 < feet.y0
+    assert head.center[1] < upper.center[1] < lower.center[1] < feet.center[1]
+    # each part holds its landmarks; whole holds every part
+    lm = person()
+    for box, idx in ((head, HEAD), (upper, SHOULDERS + HIPS), (lower, HIPS + KNEES + ANKLES), (feet, FEET)):
+        for i in idx:
+            assert box.x0 <= lm[i, 0] <= box.x1 and box.y0 <= lm[i, 1] <= box.y1
+    for b in (head, upper, lower, feet):
+        assert whole.x0 <= b.x0 and whole.y0 <= b.y0 and b.x1 <= whole.x1 and b.y1 <= whole.y1
+    # the head is a head, not the whole top of the picture
+    assert head.height < 0.25 * upper.height + 100 and head.y1 < upper.center[1]
+    assert head.y0 < 92  # hair above the eyes is included
+
+
+def test_lower_body_out_of_frame_gives_no_lower_and_no_feet():
+    # photo cut just below the hips: a sliver of waistband is not a lower-body crop
+    height = 430
+    boxes = body_regions(cut_at(person(), height), W, height)
+    assert boxes["lower"] is None and boxes["feet"] is None
+    assert boxes["head"] is not None and boxes["upper"] is not None and boxes["whole"] is not None
+    check_inside(boxes, height=height)
+
+
+def test_thigh_length_view_keeps_a_lower_box_to_the_edge():
+    # cut mid-thigh (knees out of frame) with more than half a torso below the hips
+    height = 520
+    boxes = body_regions(cut_at(person(), height), W, height)
+    assert boxes["lower"] is not None and boxes["lower"].y1 == height
+    assert boxes["lower"].y0 < 400 < boxes["lower"].y1
+    assert boxes["feet"] is None
+
+
+def test_knees_in_frame_but_ankles_not():
+    height = 620
+    boxes = body_regions(cut_at(person(), height), W, height)
+    assert boxes["lower"] is not None and boxes["lower"].y1 > 550
+    assert boxes["feet"] is None
+
+
+def test_hips_out_of_frame_upper_reaches_the_edge():
+    height = 330
+    boxes = body_regions(cut_at(person(), height), W, height)
+    assert boxes["upper"] is not None and boxes["upper"].y1 == height
+    assert boxes["lower"] is None and boxes["feet"] is None
+
+
+def test_head_only():
+    lm = cut_at(person(), 140)
+    boxes = body_regions(lm, W, 140)
+    assert boxes["head"] is not None
+    assert boxes["upper"] is boxes["lower"] is boxes["whole"] is boxes["feet"] is None
+
+
+def test_no_landmark_in_frame_gives_nothing():
+    boxes = body_regions(person(presence=0.1), W, H)
+    assert all(v is None for v in boxes.values())
+
+
+def test_points_outside_the_picture_do_not_count_even_if_present():
+    lm = person(dy=-150)  # shifted up: the head is above the top edge, presence still claims 1
+    ok = in_frame(lm, W, H)
+    assert not ok[list(HEAD)].any() and ok[SHOULDERS].all()
+    boxes = body_regions(lm, W, H)
+    assert boxes["head"] is None and boxes["upper"] is not None
+
+
+def test_boxes_clip_to_the_picture():
+    boxes = body_regions(person(dx=-140), W, H)  # the right side of the body is off the left edge
+    check_inside(boxes)
+    assert boxes["upper"].x0 == 0 and boxes["whole"].x0 == 0
+
+
+def test_margins_scale_with_the_body():
+    small = body_regions(person(scale=0.5), W, H)
+    big = body_regions(person(scale=1.0), W, H)
+    for name in ("upper", "lower", "head"):
+        ratio = big[name].width / small[name].width
+        assert 1.8 < ratio < 2.2, (name, ratio)
+
+
+def test_box_json_round_trip_and_crop():
+    box = Box.clipped(-5.2, 10.5, 50.1, 900, W, H)
+    assert box == Box(x0=0, y0=10, x1=51, y1=800)
+    assert Box.model_validate_json(box.model_dump_json()) == box
+    img = np.zeros((H, W, 3), np.uint8)
+    assert box.crop(img).shape == (790, 51, 3) and box.area == 51 * 790
+    assert Box.clipped(500, 10, 600, 20, W, H) is None
+
+
+def test_main_person_prefers_large_and_central():
+    big_centre = landmark_box(person(), W, H)
+    small_centre = landmark_box(person(scale=0.4, dx=120, dy=250), W, H)
+    big_edge = Box(x0=0, y0=0, x1=100, y1=800)
+    assert main_person([small_centre, big_centre], W, H) == 1
+    assert main_person([big_edge, big_centre], W, H) == 1
+    # a big person at the edge still beats a much smaller one in the middle
+    assert main_person([big_edge, small_centre], W, H) == 0
+    assert main_person([None, small_centre], W, H) == 1
+    assert main_person([], W, H) is None
+
+
+@pytest.mark.parametrize("vis", [0.05, 1.0])
+def test_occluded_but_present_points_still_count(vis):
+    # visibility (occlusion) does not remove a region: presence (in frame) decides
+    boxes = body_regions(person(vis=vis), W, H)
+    assert all(boxes.values())
