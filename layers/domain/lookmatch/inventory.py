@@ -153,3 +153,53 @@ def read_catalog(csv_path: str | Path, images_dir: str | Path) -> list[CatalogRo
     if not rows:
         raise CatalogError(f"{csv_path}: the catalog has no items")
     return rows
+
+
+# --- the import -----------------------------------------------------------------------------------
+def import_catalog(csv_path: str | Path, images_dir: str | Path, embedder: Embedder,
+                   inventory_port: InventoryPort, image_store: ImageStore, progress: bool = True,
+                   colour_of: ColourReader | None = None) -> list[InventoryItem]:
+    """Validate the catalog, then embed, store and upsert every item; returns the items written.
+
+    Idempotent: the photo key and the table key derive from the sku, so importing again
+    overwrites them (an item removed from the CSV is not deleted: set its stock to 0).
+    `colour_of` defaults to the garment colour reader of `lookmatch.colour`.
+    """
+    from tqdm import tqdm
+
+    from .images import load_image
+
+    if colour_of is None:
+        from .colour import dominant_colour as colour_of
+    rows = read_catalog(csv_path, images_dir)
+    images_dir = Path(images_dir)
+    items = []
+    for row in tqdm(rows, desc="importing catalog", unit="item", disable=not progress):
+        path = images_dir / row.image
+        try:
+            rgb = load_image(path)
+        except ValueError as exc:
+            raise CatalogError(f"sku {row.sku}: {exc}") from exc
+        embedding = np.asarray(embedder.embed(rgb), dtype=np.float32).ravel()
+        if embedding.size == 0 or not np.isfinite(embedding).all():
+            raise CatalogError(f"sku {row.sku}: the garment model gave no usable embedding for {path}")
+        item = InventoryItem(sku=row.sku, name=row.name, category=row.category, gender=row.gender,
+                             price=row.price, currency=row.currency, stock=row.stock,
+                             image_key=image_key(row.sku), embedding=embedding.tolist(),
+                             colour=colour_of(rgb))
+        image_store.put_bytes(item.image_key, _jpeg_bytes(path, rgb), "image/jpeg")
+        inventory_port.put_item(item)
+        items.append(item)
+    return items
+
+
+def _jpeg_bytes(path: Path, rgb: np.ndarray) -> bytes:
+    """The file itself when it is a JPEG already; otherwise the decoded pixels re-encoded."""
+    data = path.read_bytes()
+    if data[:3] == b"\xff\xd8\xff":
+        return data
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG", quality=90)
+    return out.getvalue()

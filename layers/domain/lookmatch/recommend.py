@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .colour import _lab
 from .inventory import InventoryItem
 
 WHOLE_BODY_ITEMS = ("dress", "jumpsuit")
@@ -100,12 +101,5 @@ def colour_closeness(hex_a: str, hex_b: str) -> float:
 
 
 def hex_to_lab(value: str) -> np.ndarray:
-    """"#rrggbb" (sRGB) -> CIELAB under D65."""
-    rgb = np.array([int(value[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64) / 255.0
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = np.array([[0.4124564, 0.3575761, 0.1804375],
-                    [0.2126729, 0.7151522, 0.0721750],
-                    [0.0193339, 0.1191920, 0.9503041]]) @ linear
-    xyz /= np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+    """"#rrggbb" -> CIELAB, with the garment colour module's conversion."""
+    return _lab(np.array([[int(value[i:i + 2], 16) for i in (1, 3, 5)]], dtype=np.uint8))[0]
