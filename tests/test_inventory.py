@@ -183,3 +183,53 @@ def test_import_through_the_aws_adapters(tmp_path, images, monkeypatch):
         assert skirt.colour.name == "red" and len(skirt.embedding) == 3
         photo = store.get_bytes("inventory/W-SKIRT-1.jpg")
         assert photo == (images / "skirt.jpg").read_bytes()
+
+
+def test_the_demo_catalog_is_valid_and_covers_every_category():
+    from lookmatch.inventory import ITEM_CATEGORIES
+
+    rows = read_catalog(ROOT / "samples" / "catalog" / "catalog.csv", ROOT / "samples" / "catalog" / "images")
+    assert 200 <= len(rows) <= 400
+    for category in ITEM_CATEGORIES:
+        genders = {r.gender for r in rows if r.category == category and r.stock > 0}
+        assert genders, f"no {category} in stock"
+        if category not in ("dress", "skirt", "jumpsuit"):
+            assert "unisex" in genders or {"female", "male"} <= genders, category
+    assert any(r.stock == 0 for r in rows)
+    total = sum((ROOT / "samples" / "catalog" / "images" / r.image).stat().st_size for r in rows)
+    assert total < 5_000_000
+
+
+def test_command_refuses_a_bad_catalog_with_its_line(tmp_path, images, capsys):
+    from lookmatch.cli import main
+
+    catalog = write_catalog(tmp_path, [GOOD[0], {**GOOD[1], "gender": "kids"}])
+    assert main(["inventory", "import", str(catalog), "--images", str(images),
+                 "--table", "t", "--bucket", "b"]) == 2
+    assert "line 3: gender" in capsys.readouterr().err
+
+
+def test_command_needs_a_table_and_a_bucket(tmp_path, images, capsys, monkeypatch):
+    from lookmatch.cli import main
+
+    monkeypatch.delenv("INVENTORY_TABLE", raising=False)
+    assert main(["inventory", "import", str(write_catalog(tmp_path, GOOD)), "--images", str(images),
+                 "--bucket", "b"]) == 2
+    assert "--table" in capsys.readouterr().err
+
+
+def test_command_imports_into_the_stack(tmp_path, images, capsys, monkeypatch):
+    import lookmatch.garments
+    from lookmatch.cli import main
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setattr(lookmatch.garments, "GarmentModel", FakeEmbedder)
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="uploads",
+                                         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        create_inventory_table("inventory")
+        assert main(["inventory", "import", str(write_catalog(tmp_path, GOOD)), "--images", str(images),
+                     "--table", "inventory", "--bucket", "uploads", "--no-progress"]) == 0
+        assert boto3.client("dynamodb").scan(TableName="inventory")["Count"] == 3
+    assert "imported 3 items (2 in stock)" in capsys.readouterr().err
