@@ -2,6 +2,8 @@
 
 Thin: the routes, models and errors are lookmatch.api's; this wires the boto3 adapters once.
 """
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,7 +14,7 @@ from lookmatch.aws import ResultsTable, S3Store
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = build_app(store=S3Store(), results=ResultsTable())
+app = build_app(store=S3Store(), results=ResultsTable(), allow_origin=os.environ.get("ALLOWED_ORIGIN", "*"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -25,12 +25,14 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+from .stages import MAX_UPLOAD_BYTES
+
 UPLOAD_EXPIRES_SECONDS = 300
 DOWNLOAD_EXPIRES_SECONDS = 900
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-# Photo ids are ours (uuid4 hex) or, for photos dropped straight into the bucket, the key's stem.
-PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+# Photo ids are ours (uuid4 hex) or, for photos dropped straight into the bucket, the key's stem
+# (stages.UPLOAD_KEY accepts the same).
+PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class UploadRequest(BaseModel):
@@ -109,7 +111,7 @@ def create_upload(request: UploadRequest, store: UploadSigner, results: ResultsS
 
 def get_recommendations(photo_id: str, store: UploadSigner, results: ResultsStore) -> RecommendationsResponse:
     if not PHOTO_ID.match(photo_id):
-        raise BadRequestError("photo_id must be 1-128 letters, digits, '-' or '_'")
+        raise BadRequestError("photo_id must be 1-64 letters, digits, '-' or '_'")
     record = results.get(photo_id)
     if record is None:
         raise NotFoundError(f"no photo with id {photo_id}")
