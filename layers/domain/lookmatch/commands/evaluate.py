@@ -1,0 +1,47 @@
+"""`lookmatch evaluate PREDICTIONS.jsonl [--split test]`: score `lookmatch predict` output against
+the held-out ground truth (lookmatch.datasets); `--list-test DATASET` prints the test photos' paths
+so predict can run on exactly them:
+
+    lookmatch evaluate --list-test ccp > /tmp/ccp_test.txt
+    lookmatch predict $(cat /tmp/ccp_test.txt) --out /tmp/ccp.jsonl
+    lookmatch evaluate /tmp/ccp.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="score a predictions JSONL against the held-out split")
+    parser.add_argument("predictions", nargs="?", type=Path, help="JSONL written by `lookmatch predict`")
+    parser.add_argument("--split", default="test", choices=("test", "val", "train"),
+                        help="which part of the split to score against (default: test)")
+    parser.add_argument("--list-test", metavar="DATASET", choices=("ccp", "peta", "clothing"),
+                        help="print the paths of DATASET's test photos and exit")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import evaluation
+
+    try:
+        if args.list_test:
+            for path in evaluation.test_photos(args.list_test):
+                print(path)
+            return 0
+        if args.predictions is None:
+            print("lookmatch evaluate: give a predictions JSONL file (or --list-test DATASET)", file=sys.stderr)
+            return 2
+        with open(args.predictions) as f:
+            report = evaluation.evaluate_predictions(f, args.split)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"lookmatch evaluate: {exc}", file=sys.stderr)
+        return 1
+    if report.photos == 0:
+        print(f"lookmatch evaluate: no line of {args.predictions} is a {args.split} photo of ccp/peta/clothing "
+              f"({report.unmatched} lines unmatched)", file=sys.stderr)
+        return 1
+    print(evaluation.format_report(report))
+    return 0

@@ -1,0 +1,147 @@
+"""Scoring predictions against the held-out ground truth of lookmatch.datasets.
+
+Used by `lookmatch evaluate` (a predictions JSONL from `lookmatch predict`) and by the model's
+own evaluation in training/ (crop-level, int8 against float): one implementation of the metrics.
+A photo whose ground truth has a label for a head but whose prediction has none (nobody found,
+region null) counts as wrong for that head: coverage is part of the score.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets
+from .contract import GARMENT_LABELS, GENDERS
+
+HEADS: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
+MISSING = "(none)"  # predicted column for "no prediction"
+
+
+@dataclass
+class HeadScore:
+    classes: tuple[str, ...]
+    confusion: np.ndarray  # rows: truth (classes), columns: prediction (classes + MISSING)
+    n: int = 0
+    accuracy: float = float("nan")
+    macro_recall: float = float("nan")
+    recall: dict[str, float] = field(default_factory=dict)
+
+
+def score_head(truth: Iterable[str], predicted: Iterable[str | None], classes: tuple[str, ...]) -> HeadScore:
+    """Accuracy, macro recall (mean over classes present in the truth), per-class recall, confusion."""
+    cols = {c: i for i, c in enumerate(classes)}
+    cm = np.zeros((len(classes), len(classes) + 1), dtype=int)
+    for t, p in zip(truth, predicted, strict=True):
+        if t not in cols:
+            raise ValueError(f"truth label {t!r} is not one of {classes}")
+        if p is not None and p not in cols:
+            raise ValueError(f"predicted label {p!r} is not one of {classes}")
+        cm[cols[t], cols[p] if p is not None else len(classes)] += 1
+    n = int(cm.sum())
+    score = HeadScore(classes, cm, n)
+    if n:
+        score.accuracy = float(np.trace(cm[:, : len(classes)]) / n)
+        support = cm.sum(axis=1)
+        score.recall = {c: float(cm[i, i] / support[i]) for i, c in enumerate(classes) if support[i]}
+        score.macro_recall = float(np.mean(list(score.recall.values())))
+    return score
+
+
+def format_confusion(score: HeadScore) -> str:
+    cols = list(score.classes) + ([MISSING] if score.confusion[:, -1].any() else [])
+    width = max(9, *(len(c) + 1 for c in cols))
+    lines = ["truth \\ pred".ljust(12) + "".join(c.rjust(width) for c in cols) + "   recall"]
+    for i, c in enumerate(score.classes):
+        row = score.confusion[i, : len(cols)]
+        rec = f"{score.recall[c]:8.1%}" if c in score.recall else "       -"
+        lines.append(c.ljust(12) + "".join(str(v).rjust(width) for v in row) + " " + rec)
+    return "\n".join(lines)
+
+
+def parse_image_ref(image: str) -> tuple[str, str] | None:
+    """(dataset, key) for a prediction's `image`: ../shared/data/ccp/photos/0002.jpg, peta/images/00001.jpg,
+    clothing/images/<uuid>.jpg, or a committed sample samples/photos/ccp_1006.jpg. None if unknown."""
+    path = Path(image)
+    for part in reversed(path.parts[:-1]):
+        if part in datasets.DATASETS:
+            return part, path.stem
+    if m := re.fullmatch(r"(ccp|peta|clothing)_(.+)", path.stem):
+        return m.group(1), m.group(2)
+    return None
+
+
+@dataclass
+class Report:
+    split: str
+    photos: int = 0  # predictions matched to a ground-truth photo of the split
+    unmatched: int = 0  # predictions of photos outside the split or unknown
+    errors: int = 0  # lines with "error"
+    person_found: int = 0
+    per_dataset: dict[str, int] = field(default_factory=dict)
+    heads: dict[str, HeadScore] = field(default_factory=dict)
+
+
+def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path | None = None) -> Report:
+    """Score JSONL lines (the contract's objects) against the ground truth of `split`."""
+    truth_index: dict[tuple[str, str], datasets.Truth] = {}
+    report = Report(split)
+    pairs: dict[str, tuple[list, list]] = {h: ([], []) for h in HEADS}
+    seen: set[tuple[str, str]] = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {number} is not JSON: {exc}") from None
+        ref = parse_image_ref(str(obj.get("image", "")))
+        if ref is None:
+            report.unmatched += 1
+            continue
+        if ref[0] not in {d for d, _ in truth_index} and ref[0] not in report.per_dataset:
+            truth_index.update({(t.dataset, t.key): t for t in datasets.load(ref[0], split, root)})
+            report.per_dataset.setdefault(ref[0], 0)
+        truth = truth_index.get(ref)
+        if truth is None or ref in seen:
+            report.unmatched += 1
+            continue
+        seen.add(ref)
+        report.photos += 1
+        report.per_dataset[ref[0]] += 1
+        if obj.get("error"):
+            report.errors += 1
+        if obj.get("person"):
+            report.person_found += 1
+        for head, (t, p) in pairs.items():
+            if truth.label(head) is not None:
+                t.append(truth.label(head))
+                p.append((obj.get(head) or {}).get("label"))
+    report.heads = {h: score_head(t, p, HEADS[h]) for h, (t, p) in pairs.items() if t}
+    return report
+
+
+def format_report(report: Report) -> str:
+    found = report.person_found / report.photos if report.photos else float("nan")
+    out = [
+        f"split {report.split}: {report.photos} photos scored "
+        f"({', '.join(f'{d} {n}' for d, n in report.per_dataset.items()) or 'none'}); "
+        f"{report.unmatched} lines not in the split; {report.errors} errors",
+        f"person found: {report.person_found}/{report.photos} = {found:.1%}",
+        "",
+        f"{'head':8} {'n':>5} {'accuracy':>9} {'macro rec':>9}",
+    ]
+    for head, s in report.heads.items():
+        out.append(f"{head:8} {s.n:5d} {s.accuracy:9.1%} {s.macro_recall:9.1%}")
+    for head, s in report.heads.items():
+        out += ["", f"[{head}]", format_confusion(s)]
+    return "\n".join(out)
+
+
+def test_photos(dataset: str, root: Path | None = None) -> list[Path]:
+    """Paths of the held-out test photos of a dataset (to run `lookmatch predict` on exactly them)."""
+    return [t.path for t in datasets.load(dataset, "test", root)]

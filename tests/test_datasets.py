@@ -1,0 +1,89 @@
+"""Label mapping and the held-out split (lookmatch.datasets)."""
+import pytest
+
+from lookmatch import datasets
+from lookmatch.config import data_dir
+from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
+
+
+def test_ccp_masked_photo_takes_the_garment_with_most_pixels():
+    entry = {"source": "pixel", "tags": ["shirt", "coat", "pants", "jeans", "skin"],
+             "area": {"shirt": 0.01, "coat": 0.12, "pants": 0.002, "jeans": 0.05}}
+    assert datasets.ccp_labels(entry) == {"upper": "outerwear", "lower": "jeans", "whole": "separates"}
+
+
+def test_ccp_tag_only_photo_takes_the_outermost():
+    entry = {"source": "image", "tags": ["t-shirt", "cardigan", "leggings", "skirt"]}
+    assert datasets.ccp_labels(entry) == {"upper": "sweater", "lower": "skirt", "whole": "separates"}
+
+
+def test_ccp_dress_needs_real_area_next_to_trousers():
+    stray = {"source": "pixel", "tags": ["dress", "pants", "coat"], "area": {"dress": 0.0001, "pants": 0.04, "coat": 0.1}}
+    worn = {"source": "pixel", "tags": ["dress", "jacket"], "area": {"dress": 0.15, "jacket": 0.07}}
+    assert datasets.ccp_labels(stray)["whole"] == "separates"
+    assert datasets.ccp_labels(worn) == {"upper": "outerwear", "lower": None, "whole": "dress"}
+    assert datasets.ccp_labels({"source": "image", "tags": ["romper"]})["whole"] == "jumpsuit"
+
+
+def test_ccp_vest_is_a_top_and_suit_gives_pants():
+    assert datasets.ccp_labels({"source": "image", "tags": ["vest"]})["upper"] == "top"
+    assert datasets.ccp_labels({"source": "image", "tags": ["suit", "shirt"]}) == \
+        {"upper": "outerwear", "lower": "pants", "whole": "separates"}
+
+
+def test_peta_rules():
+    assert datasets.peta_labels(["personalMale", "lowerBodyJeans", "lowerBodyTrousers", "upperBodyTshirt"]) == \
+        {"upper": "t-shirt", "lower": "jeans", "whole": "separates", "gender": "male"}
+    # Denim shorts; a conflicting upper pair stays unknown.
+    got = datasets.peta_labels(["personalFemale", "lowerBodyJeans", "lowerBodyShorts", "upperBodySweater", "upperBodyTshirt"])
+    assert got == {"upper": None, "lower": "shorts", "whole": "separates", "gender": "female"}
+    # Hot pants or a short skirt: ambiguous, unknown; a skirt says nothing of one/two pieces.
+    assert datasets.peta_labels(["lowerBodyHotPants", "lowerBodyShortSkirt"])["lower"] is None
+    assert datasets.peta_labels(["lowerBodyLongSkirt"]) == {"upper": None, "lower": "skirt", "whole": None, "gender": None}
+
+
+def test_clothing_rules():
+    assert datasets.clothing_labels("Polo", False) == {"upper": "t-shirt", "lower": None, "whole": None}
+    assert datasets.clothing_labels("Dress", False)["whole"] == "dress"
+    assert not any(datasets.clothing_labels("Dress", True).values())  # kids
+    assert not any(datasets.clothing_labels("Pants", False).values())  # jeans not told apart
+    assert not any(datasets.clothing_labels("Shoes", False).values())
+
+
+def test_split_rule_is_stable():
+    assert datasets.hash_split("peta", "CUHK/1") == datasets.hash_split("peta", "CUHK/1")
+    splits = [datasets.hash_split("ccp", f"{i:04d}") for i in range(2000)]
+    assert 0.15 < splits.count("test") / 2000 < 0.25 and 0.06 < splits.count("val") / 2000 < 0.14
+
+
+def test_committed_split_files_cover_the_forced_samples():
+    ccp = datasets.read_split("ccp")
+    assert all(ccp[k] == "test" for k in datasets.CCP_FORCED_TEST)
+    assert set(ccp.values()) == set(datasets.SPLITS)
+
+
+needs_data = pytest.mark.skipif(not (data_dir() / "ccp" / "labels.json").is_file(), reason="../shared/data absent")
+
+
+@needs_data
+@pytest.mark.parametrize("name", datasets.DATASETS)
+def test_split_files_match_the_rule_and_labels_are_contract_strings(name):
+    assert datasets.make_split(name) == datasets.read_split(name)  # committed == regenerated
+    rows = datasets.load(name)
+    allowed = {"upper": UPPER, "lower": LOWER, "whole": WHOLE, "gender": GENDERS}
+    for t in rows:
+        for head, labels in allowed.items():
+            assert t.label(head) is None or t.label(head) in labels
+    # No group on both sides.
+    by_group = {}
+    for t in rows:
+        assert by_group.setdefault(t.group, t.split) == t.split
+    assert {t.split for t in rows} == set(datasets.SPLITS)
+
+
+@needs_data
+def test_sample_photos_ground_truth():
+    test = {t.key: t for t in datasets.load("ccp", "test")}
+    assert test["1065"].upper == "t-shirt" and test["1065"].lower == "jeans"
+    assert test["1006"].whole == "dress"
+    assert test["1039"].lower == "shorts"

@@ -1,0 +1,77 @@
+"""Scoring predictions (lookmatch.evaluation) and the `lookmatch evaluate` command."""
+import json
+
+import numpy as np
+import pytest
+
+from lookmatch import datasets, evaluation
+from lookmatch.cli import main
+from lookmatch.config import data_dir
+
+
+def test_score_head_metrics_and_missing_predictions():
+    s = evaluation.score_head(["a", "a", "a", "b"], ["a", "b", None, "b"], ("a", "b", "c"))
+    assert s.n == 4 and s.accuracy == 0.5
+    assert s.recall == {"a": pytest.approx(1 / 3), "b": 1.0}  # c absent from the truth: not averaged
+    assert s.macro_recall == pytest.approx(2 / 3)
+    assert s.confusion.tolist() == [[1, 1, 0, 1], [0, 1, 0, 0], [0, 0, 0, 0]]
+    assert "(none)" in evaluation.format_confusion(s)
+
+
+def test_score_head_rejects_labels_outside_the_contract():
+    with pytest.raises(ValueError, match="blazer"):
+        evaluation.score_head(["a"], ["blazer"], ("a",))
+
+
+@pytest.mark.parametrize("image,ref", [
+    ("../shared/data/ccp/photos/0002.jpg", ("ccp", "0002")),
+    ("peta/images/00001.jpg", ("peta", "00001")),
+    ("samples/photos/ccp_1006.jpg", ("ccp", "1006")),
+    ("/tmp/holiday.jpg", None),
+])
+def test_parse_image_ref(image, ref):
+    assert evaluation.parse_image_ref(image) == ref
+
+
+needs_data = pytest.mark.skipif(not (data_dir() / "ccp" / "labels.json").is_file(), reason="../shared/data absent")
+
+
+def line(image, person=True, **heads):
+    obj = {"image": image, "person": person, "gender": None, "upper": None, "lower": None, "whole": None}
+    obj.update({h: {"label": v, "score": 0.9} for h, v in heads.items()})
+    return json.dumps(obj)
+
+
+@needs_data
+def test_evaluate_predictions_against_the_test_split():
+    test = [t for t in datasets.load("ccp", "test") if t.upper and t.lower][:4]
+    train = datasets.load("ccp", "train")[0]
+    lines = [
+        line(f"../shared/data/ccp/photos/{test[0].key}.jpg", upper=test[0].upper, lower=test[0].lower, whole=test[0].whole),
+        line(f"ccp/photos/{test[1].key}.jpg", upper=test[1].upper, lower=test[1].lower, whole=test[1].whole),
+        line(f"ccp/photos/{test[2].key}.jpg", person=False),  # nobody found: wrong on every head
+        line(f"ccp/photos/{train.key}.jpg", upper="top"),  # not a test photo: ignored
+        json.dumps({"image": "ccp/photos/9999.jpg", "error": "cannot read"}),
+    ]
+    report = evaluation.evaluate_predictions(lines, "test")
+    assert report.photos == 3 and report.unmatched == 2 and report.person_found == 2
+    assert report.heads["upper"].n == 3 and report.heads["upper"].accuracy == pytest.approx(2 / 3)
+    assert "gender" not in report.heads  # ccp has no gender ground truth
+    text = evaluation.format_report(report)
+    assert "person found: 2/3" in text and "[upper]" in text
+
+
+@needs_data
+def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
+    assert main(["evaluate", "--list-test", "ccp"]) == 0
+    paths = capsys.readouterr().out.split()
+    assert len(paths) == sum(1 for t in datasets.load("ccp") if t.split == "test")
+    assert any(p.endswith("1065.jpg") for p in paths)
+    t = datasets.load("peta", "test")[0]
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(line(f"peta/images/{t.path.name}", gender=t.gender or "male") + "\n")
+    assert main(["evaluate", str(preds)]) == 0
+    assert "person found: 1/1" in capsys.readouterr().out
+    preds.write_text(line("elsewhere/x.jpg") + "\n")
+    assert main(["evaluate", str(preds)]) == 1
+    assert main(["evaluate", str(tmp_path / "missing.jsonl")]) == 1
