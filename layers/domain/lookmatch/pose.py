@@ -31,6 +31,7 @@ LEFT_ANKLE, RIGHT_ANKLE = 27, 28
 LEFT_HEEL, RIGHT_HEEL = 29, 30
 LEFT_FOOT, RIGHT_FOOT = 31, 32
 NUM_LANDMARKS = 33
+MAX_REFINE = 3  # landmark re-runs on the model's own ROI when the detector's ROI fails
 DUPLICATE_IOU = 0.5  # landmark extents overlapping more than this are the same person
 
 # Skeleton edges for drawing (MediaPipe's POSE_CONNECTIONS).
@@ -158,6 +159,7 @@ class Person:
     roi_center: tuple[float, float]
     roi_size: float
     roi_rotation: float    # radians
+    aux: np.ndarray        # (2, 2) the landmark model's own hip centre and full-body point
 
 
 class PoseEstimator:
@@ -183,7 +185,18 @@ class PoseEstimator:
         """People in an (H, W, 3) uint8 RGB image whose landmark run confirms a pose."""
         people: list[Person] = []
         for det in self.detect_bodies(rgb)[: self.max_people]:
-            person = self.landmarks(rgb, det)
+            person = self.landmarks(rgb, det.keypoints[0], det.keypoints[1], det.score)
+            if person.pose_flag < self.flag_threshold:
+                # The detector's hip/size keypoints can be off (a long skirt hides the hips) and
+                # the ROI then cuts the legs off. Re-run on the ROI the landmark model itself
+                # proposes (its two auxiliary points), as MediaPipe does from frame to frame,
+                # until that ROI settles (on ccp photo 1652: flag 0.24 -> 0.95 -> 1.00).
+                for _ in range(MAX_REFINE):
+                    retry = self.landmarks(rgb, person.aux[0], person.aux[1], det.score)
+                    moved = float(np.hypot(*(retry.aux[0] - person.aux[0]))) / retry.roi_size
+                    person = retry
+                    if moved < 0.03:
+                        break
             if person.pose_flag < self.flag_threshold:
                 continue
             # A second detection whose ROI holds the same body (its keypoints pointing into a
@@ -206,25 +219,26 @@ class PoseEstimator:
             d.keypoints = unletterbox(d.keypoints, size, scale, pad_x, pad_y)
         return sorted(dets, key=lambda d: d.score, reverse=True)
 
-    def landmarks(self, rgb: np.ndarray, det: Detection) -> Person:
-        """Run the landmark model on the upright square ROI given by a detection."""
-        hip, top = det.keypoints[0], det.keypoints[1]
+    def landmarks(self, rgb: np.ndarray, hip: np.ndarray, top: np.ndarray, score: float) -> Person:
+        """Run the landmark model on the upright square ROI given by a hip centre and the
+        full-body point above it (the detector's keypoints 0 and 1, or the landmark model's
+        auxiliary points from an earlier run)."""
         # Rotate so that hip -> top points straight up (MediaPipe: target angle 90 degrees).
         angle = math.pi / 2 - math.atan2(-(top[1] - hip[1]), top[0] - hip[0])
         angle = (angle + math.pi) % (2 * math.pi) - math.pi
-        side = 2.0 * float(np.hypot(*(top - hip))) * 1.25
-        side = max(side, 1.0)
+        side = max(2.0 * float(np.hypot(*(top - hip))) * 1.25, 1.0)
         n = self.LANDMARK_SIZE
         matrix = roi_matrix(hip, side, angle, n)  # image -> ROI pixels
         crop = cv2.warpAffine(rgb, matrix, (n, n), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         out = self.landmarker(crop.astype(np.float32)[None] / 255.0)
-        raw, flag = out[0].reshape(-1, 5)[:NUM_LANDMARKS], float(out[1].reshape(-1)[0])
+        raw, flag = out[0].reshape(-1, 5), float(out[1].reshape(-1)[0])
         inverse = cv2.invertAffineTransform(matrix)
         xy = raw[:, :2] @ inverse[:, :2].T + inverse[:, 2]
-        sig = 1.0 / (1.0 + np.exp(-raw[:, 3:5]))
-        lm = np.concatenate([xy, raw[:, 2:3] * side / n, sig], axis=1)
-        return Person(lm, det.score, flag, (float(hip[0]), float(hip[1])), side, angle)
+        sig = 1.0 / (1.0 + np.exp(-raw[:NUM_LANDMARKS, 3:5]))
+        lm = np.concatenate([xy[:NUM_LANDMARKS], raw[:NUM_LANDMARKS, 2:3] * side / n, sig], axis=1)
+        aux = xy[NUM_LANDMARKS:NUM_LANDMARKS + 2]  # hip centre and full-body point for a new ROI
+        return Person(lm, score, flag, (float(hip[0]), float(hip[1])), side, angle, aux)
 
 
 def _extent(landmarks: np.ndarray) -> np.ndarray:
