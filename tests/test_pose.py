@@ -97,3 +97,23 @@ def test_annotated_picture_draws_on_the_person(sample_readings):
     nobody = annotate(rgb, read_pose(np.full((64, 64, 3), 128, np.uint8)).model_copy(
         update={"width": rgb.shape[1], "height": rgb.shape[0]}))
     assert (nobody != rgb).any()  # says "no person found"
+
+
+def test_a_too_small_detector_roi_is_refined(sample_photos):
+    """A detector ROI that cuts the legs off (as on ccp photo 1652, where a long skirt hides the
+    hips) is corrected by re-running on the landmark model's own ROI."""
+    from lookmatch.pose import Detection, PoseEstimator
+
+    estimator = PoseEstimator()
+    rgb = load_image(sample_photos[0])
+    good = estimator.detect(rgb)[0]
+    det = estimator.detect_bodies(rgb)[0]
+    hip, top = det.keypoints[0], det.keypoints[1]
+    short = np.stack([top + 0.7 * (hip - top), top, *det.keypoints[2:]])  # ROI 30% too small
+    squeezed = estimator.landmarks(rgb, short[0], short[1], det.score)
+    ankles = [27, 28]
+    assert np.abs(squeezed.landmarks[ankles, :2] - good.landmarks[ankles, :2]).max() > 40  # the failure
+    estimator.detect_bodies = lambda _rgb: [Detection(det.box, short, det.score)]
+    fixed = estimator.detect(rgb)
+    assert len(fixed) == 1
+    assert np.abs(fixed[0].landmarks[ankles, :2] - good.landmarks[ankles, :2]).max() < 15
