@@ -117,3 +117,10 @@ def test_a_too_small_detector_roi_is_refined(sample_photos):
     fixed = estimator.detect(rgb)
     assert len(fixed) == 1
     assert np.abs(fixed[0].landmarks[ankles, :2] - good.landmarks[ankles, :2]).max() < 15
+
+
+@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8),
+                                 np.zeros((10, 10, 3), np.float32), np.zeros((0, 10, 3), np.uint8)])
+def test_read_pose_refuses_what_is_not_an_rgb_picture(bad):
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        read_pose(bad)

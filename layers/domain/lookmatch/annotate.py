@@ -53,7 +53,7 @@ def annotate(rgb: np.ndarray, pose_reading: PoseReading, labels: dict[str, str] 
     if not pose_reading.person:
         _label(img, "no person found", 0, 0, (255, 255, 255), font_scale, thick)
     if "gender" in labels:
-        _label(img, labels["gender"], 0, h - 1, (255, 255, 255), font_scale, thick, below=False)
+        _label(img, f"gender: {labels['gender']}", 0, 0, (255, 255, 255), font_scale, thick)
     return img
 
 

@@ -45,6 +45,9 @@ def read_pose(rgb: np.ndarray) -> PoseReading:
     The main person is the one with the largest landmark box weighted by centrality
     (regions.main_person).
     """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
+        raise ValueError(f"read_pose needs an (H, W, 3) uint8 RGB array (images.decode_image gives "
+                         f"one), got {rgb.dtype} {rgb.shape}")
     height, width = rgb.shape[:2]
     people = pose_estimator().detect(rgb)
     bodies = [landmark_box(p.landmarks, width, height) for p in people]
