@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # the API's presigned POST allows no more either
 RESULT_TTL_SECONDS = 7 * 24 * 3600  # Results records expire with the photo (privacy)
@@ -47,6 +48,31 @@ class ResultsPort(Protocol):
 
 class InventoryPort(Protocol):
     def in_stock(self, gender: str | None, category: str) -> list: ...
+
+
+# --- the events the state machine sends each function (infra/statemachine.asl.json) -------------
+class PoseEvent(BaseModel):
+    key: str
+    size: int | None = None
+
+
+class ClassifyEvent(BaseModel):
+    photo_id: str
+    image_key: str
+    pose_key: str
+
+
+class RecommendEvent(BaseModel):
+    photo_id: str
+    image_key: str
+    reading_key: str
+    people_count: int = 1
+    annotated_key: str | None = None
+
+
+class FailureEvent(BaseModel):
+    key: str
+    error: dict = Field(description="Step Functions' Catch output: {Error, Cause}")
 
 
 # --- keys -----------------------------------------------------------------------------------------
