@@ -3,4 +3,4 @@
 Each `register` adds its parser and sets `func=` to a function taking the parsed args and
 returning an exit code. Add a new command by adding its module name to NAMES.
 """
-NAMES: list[str] = ["predict", "evaluate", "inventory"]
+NAMES: list[str] = ["predict", "evaluate", "inventory", "run", "serve"]
