@@ -26,3 +26,20 @@ def sample_readings(sample_photos):
         rgb = load_image(path)
         out.append((path, rgb, read_pose(rgb)))
     return out
+
+
+@pytest.fixture(scope="session")
+def create_table_from_template():
+    """create(logical_id, name): a DynamoDB table with the keys and indexes infra/template.yaml gives it."""
+    import boto3
+
+    from lookmatch.local_stack import load_template
+
+    resources = load_template()["Resources"]
+
+    def create(logical_id: str, name: str) -> None:
+        props = resources[logical_id]["Properties"]
+        keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+        boto3.client("dynamodb").create_table(TableName=name, **{k: props[k] for k in keys if k in props})
+
+    return create

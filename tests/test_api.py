@@ -48,7 +48,7 @@ def moto_server():
 
 
 @pytest.fixture
-def handler(moto_server, monkeypatch):
+def handler(moto_server, monkeypatch, create_table_from_template):
     """functions/api/app.py's handler, imported fresh against an empty bucket and Results table."""
     for name, value in {"AWS_ENDPOINT_URL": moto_server, "AWS_DEFAULT_REGION": "eu-west-1",
                         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -59,10 +59,7 @@ def handler(moto_server, monkeypatch):
     requests.post(f"{moto_server}/moto-api/reset", timeout=10)
     boto3.client("s3").create_bucket(Bucket=BUCKET,
                                      CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    boto3.client("dynamodb").create_table(
-        TableName=RESULTS, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "photo_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "photo_id", "AttributeType": "S"}])
+    create_table_from_template("ResultsTable", RESULTS)
     from lookmatch import aws
 
     aws.settings.cache_clear()

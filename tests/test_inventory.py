@@ -148,19 +148,7 @@ def test_an_unreadable_photo_names_its_sku(tmp_path, images):
                        MemoryImages(), progress=False)
 
 
-def create_inventory_table(name: str) -> None:
-    boto3.client("dynamodb").create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"},
-                              {"AttributeName": "gender_category", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{"IndexName": "ByGenderCategory",
-                                 "KeySchema": [{"AttributeName": "gender_category", "KeyType": "HASH"},
-                                               {"AttributeName": "sku", "KeyType": "RANGE"}],
-                                 "Projection": {"ProjectionType": "ALL"}}])
-
-
-def test_import_through_the_aws_adapters(tmp_path, images, monkeypatch):
+def test_import_through_the_aws_adapters(tmp_path, images, monkeypatch, create_table_from_template):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -168,7 +156,7 @@ def test_import_through_the_aws_adapters(tmp_path, images, monkeypatch):
 
         boto3.client("s3").create_bucket(Bucket="uploads",
                                          CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        create_inventory_table("inventory")
+        create_table_from_template("InventoryTable", "inventory")
         table, store = InventoryTable("inventory"), S3Store("uploads")
         rows = GOOD + [{**GOOD[1], "sku": "U-TEE-2", "stock": "3"}]
         import_catalog(write_catalog(tmp_path, rows), images, FakeEmbedder(), table, store, progress=False)
@@ -218,7 +206,7 @@ def test_command_needs_a_table_and_a_bucket(tmp_path, images, capsys, monkeypatc
     assert "--table" in capsys.readouterr().err
 
 
-def test_command_imports_into_the_stack(tmp_path, images, capsys, monkeypatch):
+def test_command_imports_into_the_stack(tmp_path, images, capsys, monkeypatch, create_table_from_template):
     import lookmatch.garments
     from lookmatch.cli import main
 
@@ -228,7 +216,7 @@ def test_command_imports_into_the_stack(tmp_path, images, capsys, monkeypatch):
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket="uploads",
                                          CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        create_inventory_table("inventory")
+        create_table_from_template("InventoryTable", "inventory")
         assert main(["inventory", "import", str(write_catalog(tmp_path, GOOD)), "--images", str(images),
                      "--table", "inventory", "--bucket", "uploads", "--no-progress"]) == 0
         assert boto3.client("dynamodb").scan(TableName="inventory")["Count"] == 3
