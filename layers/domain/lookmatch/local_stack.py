@@ -275,6 +275,7 @@ class LocalStack:
         self.port = port or _free_port()
         self.template_path = template
         self.server = None
+        self._saved_environ: dict[str, str] | None = None
         self.resources: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
 
@@ -295,6 +296,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         started = time.monotonic()
+        self._saved_environ = dict(os.environ)
         os.environ.update({
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.endpoint,
@@ -314,10 +316,18 @@ class LocalStack:
         log(f"stack ready on {self.endpoint} in {time.monotonic() - started:.1f} s")
 
     def stop(self) -> None:
+        """Stop the server and give the process its environment back."""
+        from . import aws
+
         if self.server is not None:
             self.server.stop()
             self.server = None
         FUNCTIONS.clear()
+        if self._saved_environ is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+            self._saved_environ = None
+        aws.settings.cache_clear()
 
     def deploy(self) -> None:
         import boto3

@@ -1,0 +1,217 @@
+"""The state machine of infra/statemachine.asl.json, executed by moto's interpreter, on the local
+stack built from infra/template.yaml: S3 upload -> EventBridge -> Step Functions -> the real
+handlers (Pose with the real BlazePose models) -> the Results table.
+
+Until `lookmatch.pipeline.classify` / `Reading` exist, Classify and Recommend run the real stage
+code with a fake classifier (FakeReading below) injected where the model would be.
+"""
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydantic import BaseModel
+
+from lookmatch import pipeline, stages
+from lookmatch.contract import Labelled, Prediction
+from lookmatch.inventory import Colour, InventoryItem
+from lookmatch.local_stack import LocalStack
+
+REAL_CLASSIFY = hasattr(pipeline, "classify") and hasattr(pipeline, "Reading")
+EMBED = 8  # size of the fake embeddings
+
+
+class FakeGarment(BaseModel):
+    label: str
+    score: float
+    embedding: list[float]
+    colour: dict
+
+
+class FakeReading(BaseModel):
+    """The interface of pipeline.Reading that the stages and recommend() use."""
+
+    gender: Labelled | None
+    upper: FakeGarment | None
+    lower: FakeGarment | None
+    whole: FakeGarment | None
+
+    def prediction(self, image: str) -> Prediction:
+        def plain(g):
+            return None if g is None else Labelled(label=g.label, score=g.score)
+
+        return Prediction(image=image, person=True, gender=self.gender, upper=plain(self.upper),
+                          lower=plain(self.lower), whole=plain(self.whole))
+
+
+def unit(i: int) -> list[float]:
+    v = np.zeros(EMBED, dtype=np.float32)
+    v[i] = 1.0
+    return v.tolist()
+
+
+def fake_classify(rgb, pose) -> FakeReading:
+    assert pose.person and rgb.ndim == 3  # it gets the decoded photo and the pose read back
+    return FakeReading(
+        gender=Labelled(label="female", score=0.9),
+        upper=FakeGarment(label="outerwear", score=0.8, embedding=unit(0), colour={"name": "navy", "hex": "#1f2a44"}),
+        lower=FakeGarment(label="skirt", score=0.7, embedding=unit(1), colour={"name": "black", "hex": "#111111"}),
+        whole=FakeGarment(label="separates", score=0.9, embedding=unit(2), colour={"name": "navy", "hex": "#1f2a44"}),
+    )
+
+
+def item(sku, category, gender, embedding, stock=3) -> InventoryItem:
+    return InventoryItem(sku=sku, name=f"Item {sku}", category=category, gender=gender, price="29.90",
+                         currency="EUR", stock=stock, image_key=f"inventory/{sku}.jpg", embedding=embedding,
+                         colour=Colour(name="navy", hex="#1f2a44"))
+
+
+class Calls:
+    """Wraps a stack function: counts its invocations, optionally fails first, runs `body`."""
+
+    def __init__(self, body=None, fail_first: Exception | None = None, fail_always: Exception | None = None):
+        self.count, self.body, self.fail_first, self.fail_always = 0, body, fail_first, fail_always
+        self.lock = threading.Lock()
+
+    def __call__(self, event, context, real):
+        with self.lock:
+            self.count += 1
+            first = self.count == 1
+        if self.fail_always is not None:
+            raise self.fail_always
+        if first and self.fail_first is not None:
+            raise self.fail_first
+        return (self.body or (lambda e, c: real()(e, c)))(event, context)
+
+
+def fake_classify_handler(event, context):
+    e = stages.ClassifyEvent.model_validate(event)
+    from lookmatch.aws import S3Store
+
+    return stages.run_classify_stage(e.photo_id, e.image_key, e.pose_key, S3Store(), classify=fake_classify)
+
+
+def fake_recommend_handler(event, context):
+    e = stages.RecommendEvent.model_validate(event)
+    from lookmatch.aws import InventoryTable, ResultsTable, S3Store
+
+    return stages.run_recommend_stage(e.photo_id, e.image_key, e.reading_key, S3Store(), ResultsTable(),
+                                      InventoryTable(), people_count=e.people_count,
+                                      annotated_key=e.annotated_key, load_reading=FakeReading.model_validate_json)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with LocalStack() as s:
+        from lookmatch.aws import InventoryTable
+
+        table = InventoryTable(s.inventory_table)
+        for it in [item("UP-NEAR", "outerwear", "female", unit(0)), item("UP-FAR", "outerwear", "unisex", unit(3)),
+                   item("UP-MEN", "outerwear", "male", unit(0)), item("UP-NOSTOCK", "outerwear", "female", unit(0), 0),
+                   item("SK-1", "skirt", "female", unit(1)), item("DR-1", "dress", "female", unit(2))]:
+            table.put_item(it)
+        yield s
+
+
+@pytest.fixture
+def functions(stack):
+    """Per test: Classify / Recommend on the fake classifier unless the real one exists; reset after."""
+    names = ("PoseFunction", "ClassifyFunction", "RecommendFunction", "RecordFailureFunction")
+    for name in names:
+        stack.function(name).override = None
+    if not REAL_CLASSIFY:
+        stack.function("ClassifyFunction").override = lambda e, c, real: fake_classify_handler(e, c)
+        stack.function("RecommendFunction").override = lambda e, c, real: fake_recommend_handler(e, c)
+    yield {name: stack.function(name) for name in names}
+    for name in names:
+        stack.function(name).override = None
+
+
+def wrap(function, calls: Calls) -> Calls:
+    """Put `calls` in front of whatever the function runs now (real handler or fake)."""
+    inner = function.override
+    if inner is not None:
+        calls.body = calls.body or (lambda e, c: inner(e, c, None))
+    function.override = calls
+    return calls
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_happy_path_records_done_with_predictions_and_recommendations(stack, functions, sample_photos):
+    photo = next(p for p in sample_photos if p.name == "ccp_1065.jpg")
+    photo_id = stack.upload(photo)
+    record = stack.wait(photo_id, timeout=90)
+    assert record["status"] == "DONE", record
+    assert record["image_key"] == f"uploads/{photo_id}.jpg"
+    assert record["people_count"] >= 1 and record["ttl"] > 0 and record["created_at"] <= record["updated_at"]
+    Prediction.model_validate(record["predictions"])  # the contract of DESIGN.md
+    assert record["predictions"]["person"] is True and record["predictions"]["image"] == f"{photo_id}.jpg"
+    assert set(record["recommendations"]) == {"upper", "lower", "whole"}
+    # Derived files: the pose (JSON round trip) and a real annotated JPEG of the photo's size.
+    pose = pipeline.PoseReading.model_validate_json(stack.get_bytes(f"derived/{photo_id}/pose.json"))
+    annotated = Image.open(io.BytesIO(stack.get_bytes(record["annotated_key"])))
+    assert pose.person and annotated.format == "JPEG" and annotated.size == (pose.width, pose.height)
+    if not REAL_CLASSIFY:
+        recs = record["recommendations"]
+        # female + unisex, in stock, ranked by cosine: the near one first; no male, no stock-0 item.
+        assert [r["sku"] for r in recs["upper"]] == ["UP-NEAR", "UP-FAR"]
+        assert [r["sku"] for r in recs["lower"]] == ["SK-1"] and recs["whole"] == []
+        assert record["colours"]["upper"] == {"name": "navy", "hex": "#1f2a44"}
+        assert recs["upper"][0]["price"] == 29.9 and recs["upper"][0]["currency"] == "EUR"
+
+
+def test_transient_error_is_retried(stack, functions, sample_photos):
+    calls = wrap(functions["ClassifyFunction"], Calls(fail_first=stages.TransientError("throttled, try again")))
+    record = stack.wait(stack.upload(sample_photos[0]), timeout=90)
+    assert record["status"] == "DONE", record
+    assert calls.count == 2
+
+
+def test_permanent_error_is_recorded_failed_without_retry(stack, functions, sample_photos):
+    calls = wrap(functions["RecommendFunction"], Calls(fail_always=ValueError("inventory item without a price")))
+    record = stack.wait(stack.upload(sample_photos[1]), timeout=90)
+    assert record["status"] == "FAILED"
+    assert record["message"] == "ValueError: inventory item without a price" and record["error"] == "ValueError"
+    assert calls.count == 1
+
+
+def test_nobody_in_the_photo_is_no_person_not_a_failure(stack, functions):
+    classify = wrap(functions["ClassifyFunction"], Calls())
+    # A real photo-sized picture with nobody in it: a smooth sky-to-grass gradient.
+    rows = np.linspace(0, 1, 480)[:, None, None]
+    rgb = ((1 - rows) * np.array([135, 180, 235]) + rows * np.array([60, 130, 60])).repeat(640, axis=1)
+    record = stack.wait(stack.upload(jpeg(rgb.astype(np.uint8)), ".jpg"), timeout=90)
+    assert record["status"] == "NO_PERSON"
+    assert record["message"] == stages.NO_PERSON_MESSAGE and record["predictions"]["person"] is False
+    assert record["recommendations"] == {"upper": [], "lower": [], "whole": []}
+    assert classify.count == 0
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"GIF89a this is not a photo at all", "BadImage: not an image"),
+    (b"\xff\xd8\xff" + bytes(stages.MAX_UPLOAD_BYTES), "BadUpload: file too large"),
+], ids=["not-an-image", "too-large"])
+def test_bad_file_is_failed_with_a_clear_reason_and_not_retried(stack, functions, data, reason):
+    pose = wrap(functions["PoseFunction"], Calls())
+    record = stack.wait(stack.upload(data, ".jpg"), timeout=60)
+    assert record["status"] == "FAILED"
+    assert record["message"].startswith(reason), record["message"]
+    assert pose.count == 1
+
+
+def test_nothing_is_left_processing(stack):
+    import boto3
+
+    # Runs after the others (file order): every photo reached a final status, every execution ended.
+    items = boto3.resource("dynamodb").Table(stack.results_table).scan()["Items"]
+    assert len(items) >= 5
+    assert {i["status"] for i in items} <= {"DONE", "NO_PERSON", "FAILED"}
+    assert all(e["status"] in ("SUCCEEDED", "FAILED") for e in stack.executions())
