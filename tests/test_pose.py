@@ -124,3 +124,13 @@ def test_a_too_small_detector_roi_is_refined(sample_photos):
 def test_read_pose_refuses_what_is_not_an_rgb_picture(bad):
     with pytest.raises(ValueError, match="uint8 RGB"):
         read_pose(bad)
+
+
+def test_padded_retry_maps_landmarks_back(sample_readings):
+    """The second try for tight crops (edges padded) gives landmarks in the original pixels."""
+    _, rgb, reading = sample_readings[1]
+    people = pose_estimator().detect_padded(rgb, 120)
+    assert len(people) == 1
+    lm = np.asarray(reading.landmarks)
+    body = [11, 12, 23, 24, 25, 26, 27, 28]
+    assert np.abs(people[0].landmarks[body, :2] - lm[body, :2]).max() < 12
