@@ -252,7 +252,7 @@ class PoseEstimator:
         # Rotate so that hip -> top points straight up (MediaPipe: target angle 90 degrees).
         angle = math.pi / 2 - math.atan2(-(top[1] - hip[1]), top[0] - hip[0])
         angle = (angle + math.pi) % (2 * math.pi) - math.pi
-        side = max(2.0 * float(np.hypot(*(top - hip))) * 1.25, 1.0)
+        side = _roi_side(hip, top)
         n = self.LANDMARK_SIZE
         matrix = roi_matrix(hip, side, angle, n)  # image -> ROI pixels
         crop = cv2.warpAffine(rgb, matrix, (n, n), flags=cv2.INTER_LINEAR,
@@ -272,8 +272,12 @@ def _roi_change(person: Person) -> float:
     """How far the landmark model's proposed ROI is from the one it ran on (share of the side)."""
     hip, top = person.aux
     shift = float(np.hypot(hip[0] - person.roi_center[0], hip[1] - person.roi_center[1]))
-    side = 2.0 * float(np.hypot(*(top - hip))) * 1.25
-    return max(shift, abs(side - person.roi_size)) / person.roi_size
+    return max(shift, abs(_roi_side(hip, top) - person.roi_size)) / person.roi_size
+
+
+def _roi_side(hip: np.ndarray, top: np.ndarray) -> float:
+    """MediaPipe's ROI for the landmark model: twice the hip-to-top distance, enlarged by 1.25."""
+    return max(2.0 * float(np.hypot(*(top - hip))) * 1.25, 1.0)
 
 
 def _extent(landmarks: np.ndarray) -> np.ndarray:
