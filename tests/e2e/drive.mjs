@@ -6,8 +6,8 @@
 //
 // Run 1: upload the photo, wait for the results, read the reading table, the cards per region
 // (category, name, whether the picture loaded) and the record the page received.
-// Run 2: "Try another photo" with the keyboard, then a file named .jpg that is not an image:
-// read the error message.
+// Run 2: "Try another photo" with the keyboard, then a file named .jpg that is not an image.
+// Run 3: a plain grey picture (nobody in it). Run 4: the API unreachable. Each: the error shown.
 import { chromium } from "playwright-core";
 import { parseArgs } from "node:util";
 
@@ -81,6 +81,7 @@ try {
       focused: document.activeElement?.id || null,
     })));
   }
+  out.console_errors_run1 = [...out.console_errors];
   await page.screenshot({ path: opt.screenshot, fullPage: true });
 
   if (opt["phone-screenshot"]) {
@@ -100,6 +101,26 @@ try {
   });
   await page.waitForSelector("#error:not([hidden])", { timeout: 10000 });
   out.bad_file_error = await page.$eval("#error", (e) => e.textContent);
+
+  // --- run 3: a real image with nobody in it (a plain grey PNG drawn by the browser) ---
+  const grey = await page.evaluate(() => {
+    const canvas = Object.assign(document.createElement("canvas"), { width: 480, height: 640 });
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#8a8f96";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    return canvas.toDataURL("image/png").split(",")[1];
+  });
+  await page.setInputFiles("#file", {
+    name: "empty-room.png", mimeType: "image/png", buffer: Buffer.from(grey, "base64"),
+  });
+  await page.waitForSelector("#error:not([hidden]), #results:not([hidden])", { timeout });
+  out.nobody_error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+
+  // --- run 4: the API unreachable (requests to it fail at the network level) ---
+  await page.route(/\/uploads$/, (route) => route.abort("connectionrefused"));
+  await page.setInputFiles("#file", opt.photo);
+  await page.waitForSelector("#error:not([hidden])", { timeout: 10000 });
+  out.unreachable_error = await page.$eval("#error", (e) => e.textContent);
 } finally {
   await browser.close();
 }
