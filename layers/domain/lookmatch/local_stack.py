@@ -154,6 +154,7 @@ class LocalFunction:
         self.name, self.code_dir, self.handler_spec, self.environment = name, code_dir, handler, environment
         self._handler: Callable | None = None
         self._lock = threading.Lock()
+        self._invoke_lock = threading.Lock()
         self.override: Callable | None = None  # tests: replace or wrap the real handler
 
     def handler(self) -> Callable:
@@ -169,6 +170,12 @@ class LocalFunction:
             return self._handler
 
     def __call__(self, event: Any) -> Any:
+        # One invocation at a time per function, as in one Lambda container (models and their
+        # interpreters are not shared between concurrent requests there either).
+        with self._invoke_lock:
+            return self._invoke(event)
+
+    def _invoke(self, event: Any) -> Any:
         os.environ.update(self.environment)
         context = SimpleNamespace(
             function_name=self.name, function_version="$LATEST", memory_limit_in_mb=1024,
@@ -231,7 +238,7 @@ def _patch_moto() -> None:
                     original_send(self, original_event, transform_input)
                 finally:
                     self.targets = all_targets
-        if states and self.event_pattern.matches_event(original_event):
+        if states and self.state == "ENABLED" and self.event_pattern.matches_event(original_event):
             for target in states:
                 # EventBridge starts executions asynchronously; so does this.
                 threading.Thread(target=_start_execution, args=(target["Arn"], original_event),

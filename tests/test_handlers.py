@@ -1,0 +1,162 @@
+"""The stage handlers (functions/*/app.py) called directly with the state machine's events, against
+moto (the local stack's bucket and tables, built from the template); the aws.py adapters; and the
+stage glue of lookmatch.stages with in-memory fakes."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+from pydantic import ValidationError
+
+from lookmatch import stages
+from lookmatch.aws import InventoryTable, ResultsTable, S3Store, Settings, embedding_from_bytes
+from lookmatch.inventory import Colour, InventoryItem
+from lookmatch.local_stack import LocalStack
+from lookmatch.pipeline import PoseReading
+
+
+@pytest.fixture(scope="module")
+def stack():
+    import boto3
+
+    with LocalStack() as s:
+        # Here the handlers are called directly: keep uploads from also starting the workflow.
+        boto3.client("events").disable_rule(Name=s.resources["WorkflowPhotoUploaded"])
+        yield s
+
+
+def put_photo(stack, path, photo_id) -> str:
+    key = f"uploads/{photo_id}.jpg"
+    S3Store(stack.bucket).put_bytes(key, path.read_bytes(), "image/jpeg")
+    return key
+
+
+def test_pose_handler_writes_pose_and_annotated_picture(stack, sample_photos):
+    key = put_photo(stack, sample_photos[0], "posetest")
+    out = stack.function("PoseFunction")({"key": key, "size": sample_photos[0].stat().st_size})
+    assert out == {"photo_id": "posetest", "person": True, "people_count": out["people_count"],
+                   "pose_key": "derived/posetest/pose.json", "annotated_key": "derived/posetest/annotated.jpg"}
+    pose = PoseReading.model_validate_json(stack.get_bytes(out["pose_key"]))
+    assert pose.person and pose.boxes["upper"] is not None
+    assert Image.open(io.BytesIO(stack.get_bytes(out["annotated_key"]))).size == (pose.width, pose.height)
+    record = stack.record("posetest")
+    assert record["status"] == "PROCESSING" and record["image_key"] == key  # created without the API
+
+
+def test_pose_handler_refuses_a_malformed_event_and_key(stack):
+    with pytest.raises(ValidationError):
+        stack.function("PoseFunction")({"size": 10})
+    with pytest.raises(stages.BadUpload, match="unexpected upload key"):
+        stack.function("PoseFunction")({"key": "uploads/../../etc/passwd", "size": 10})
+
+
+def test_record_failure_handler_writes_failed_with_the_function_error_message(stack):
+    cause = json.dumps({"errorType": "BadImage", "errorMessage": "not an image: unrecognised format (19 bytes)",
+                        "stackTrace": ["..."]})
+    out = stack.function("RecordFailureFunction")({"key": "uploads/failtest.png",
+                                                   "error": {"Error": "BadImage", "Cause": cause}})
+    assert out["recorded"] is True
+    record = stack.record("failtest")
+    assert record["status"] == "FAILED" and record["error"] == "BadImage"
+    assert record["message"] == "BadImage: not an image: unrecognised format (19 bytes)"
+
+
+def test_results_update_keeps_created_at_and_converts_numbers(stack):
+    results = ResultsTable(stack.results_table)
+    results.update("numbers", status="PROCESSING")
+    first = results.get("numbers")
+    results.update("numbers", status="DONE", predictions={"gender": {"label": "male", "score": 0.75}},
+                   people_count=2)
+    record = results.get("numbers")
+    assert record["created_at"] == first["created_at"] and record["ttl"] == first["ttl"]
+    assert record["predictions"]["gender"]["score"] == 0.75 and record["people_count"] == 2
+    assert results.get("no-such-photo") is None
+
+
+def test_inventory_in_stock_by_gender_and_unisex_without_scan(stack):
+    table = InventoryTable(stack.inventory_table)
+
+    def item(sku, gender, stock, category="skirt"):
+        return InventoryItem(sku=sku, name=sku, category=category, gender=gender, price="19.99", currency="EUR",
+                             stock=stock, image_key=f"inventory/{sku}.jpg", embedding=[0.6, 0.8, 0.0],
+                             colour=Colour(name="red", hex="#c0392b"))
+
+    for it in (item("F1", "female", 2), item("U1", "unisex", 1), item("M1", "male", 5),
+               item("F0", "female", 0), item("F2", "female", 4, "dress")):
+        table.put_item(it)
+    found = {i.sku: i for i in table.in_stock("female", "skirt")}
+    assert set(found) == {"F1", "U1"}
+    assert found["F1"].embedding == pytest.approx([0.6, 0.8, 0.0]) and found["F1"].colour.hex == "#c0392b"
+    assert {i.sku for i in table.in_stock(None, "skirt")} == {"F1", "U1", "M1"}
+    raw = table.table.get_item(Key={"sku": "F1"})["Item"]
+    assert raw["gender_category"] == "female#skirt"  # the GSI key
+    assert embedding_from_bytes(raw["embedding"].value) == pytest.approx([0.6, 0.8, 0.0])
+
+
+def test_throttling_becomes_transient_error_other_errors_do_not():
+    class Client:
+        def __init__(self, code, status):
+            self.error = ClientError({"Error": {"Code": code, "Message": "x"},
+                                      "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+
+        def get_object(self, **kwargs):
+            raise self.error
+
+    with pytest.raises(stages.TransientError):
+        S3Store("b", client=Client("SlowDown", 503)).get_bytes("k")
+    with pytest.raises(ClientError):
+        S3Store("b", client=Client("NoSuchKey", 404)).get_bytes("k")
+
+
+def test_settings_from_env_say_what_is_missing():
+    with pytest.raises(RuntimeError, match="INVENTORY_TABLE, RESULTS_TABLE"):
+        Settings.from_env({"UPLOADS_BUCKET": "bucket"})
+    s = Settings.from_env({"UPLOADS_BUCKET": "b-1", "INVENTORY_TABLE": "inv", "RESULTS_TABLE": "res"})
+    assert (s.uploads_bucket, s.service_name, s.metrics_namespace) == ("b-1", "lookmatch", "LookMatch")
+
+
+# --- stage glue with in-memory fakes --------------------------------------------------------------
+class MemoryStore(dict):
+    def get_bytes(self, key):
+        return self[key]
+
+    def put_bytes(self, key, data, content_type):
+        self[key] = data
+
+
+class MemoryResults(dict):
+    def update(self, photo_id, **fields):
+        self.setdefault(photo_id, {}).update(fields)
+
+
+def test_photo_id_from_key():
+    assert stages.photo_id_from_key("uploads/abc-123_X.webp") == "abc-123_X"
+    for bad in ("derived/abc.jpg", "uploads/abc.gif", "uploads/a/b.jpg", "uploads/.jpg"):
+        with pytest.raises(stages.BadUpload):
+            stages.photo_id_from_key(bad)
+
+
+def test_failure_message_from_lambda_cause_or_plain_cause():
+    lam = {"Error": "ValueError", "Cause": json.dumps({"errorType": "ValueError", "errorMessage": "boom"})}
+    assert stages.failure_message(lam) == "ValueError: boom"
+    assert stages.failure_message({"Error": "States.Timeout", "Cause": "Task timed out"}) == \
+        "States.Timeout: Task timed out"
+    assert stages.failure_message({"Error": "States.Runtime"}) == "States.Runtime"
+    assert len(stages.failure_message({"Error": "E", "Cause": "x" * 2000})) == 500
+
+
+def test_record_failure_without_a_photo_id_records_nothing():
+    results = MemoryResults()
+    out = stages.record_failure("uploads/bad name!.jpg", {"Error": "BadUpload"}, results)
+    assert out["recorded"] is False and results == {}
+
+
+def test_pose_stage_refuses_too_large_before_download():
+    store, results = MemoryStore(), MemoryResults()  # nothing in the store: it must not be read
+    with pytest.raises(stages.BadUpload, match="file too large"):
+        stages.run_pose_stage("uploads/big.jpg", stages.MAX_UPLOAD_BYTES + 1, store, results,
+                              read_pose=lambda rgb: pytest.fail("decoded a file over the limit"))
+    assert results["big"]["status"] == "PROCESSING"  # then RecordFailure makes it FAILED
