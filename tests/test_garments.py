@@ -1,0 +1,94 @@
+"""The garment model (lookmatch.garments) on real crops of the committed sample photos.
+
+The samples (samples/photos, Clothing Co-Parsing, Apache-2.0) are in the held-out test split:
+the model never saw them. Ground truth from ccp's tags: 1006 dress; 1012 blouse + skirt;
+1014 coat + pants; 1039 shirt + shorts; 1065 t-shirt + jeans.
+"""
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from lookmatch.config import REPO_ROOT, model_dir
+from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
+from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, PAD_VALUE, GarmentModel, garment_model, to_model_input
+from lookmatch.images import load_image
+
+SAMPLES = REPO_ROOT / "samples" / "photos"
+needs_model = pytest.mark.skipif(not (model_dir() / "garments_int8.tflite").is_file(), reason="garment model absent")
+
+
+def test_letterbox_keeps_aspect_and_pads_grey():
+    tall = np.zeros((300, 100, 3), np.uint8)
+    out = to_model_input(tall)
+    assert out.shape == (INPUT_SIZE, INPUT_SIZE, 3) and out.dtype == np.uint8
+    assert (out[:, :INPUT_SIZE // 3 - 2] == PAD_VALUE).all() and (out[:, -(INPUT_SIZE // 3 - 2):] == PAD_VALUE).all()
+    assert (out[:, INPUT_SIZE // 2] == 0).all()
+    assert to_model_input(np.zeros((1, 1, 3), np.uint8)).shape == (INPUT_SIZE, INPUT_SIZE, 3)
+    with pytest.raises(ValueError):
+        to_model_input(np.zeros((0, 5, 3), np.uint8))
+    with pytest.raises(ValueError):
+        to_model_input(np.zeros((5, 5), np.uint8))
+
+
+@lru_cache(maxsize=None)
+def crops(name: str) -> dict[str, np.ndarray]:
+    from lookmatch.pipeline import read_pose
+
+    rgb = load_image(SAMPLES / f"{name}.jpg")
+    pose = read_pose(rgb)
+    assert pose.person
+    return {r: pose.boxes[r].crop(rgb) for r in ("upper", "lower", "whole") if pose.boxes[r] is not None}
+
+
+@needs_model
+def test_reading_is_a_contract_label_with_unit_embedding_and_colour():
+    model = garment_model()
+    c = crops("ccp_1065")
+    for region, labels in (("upper", UPPER), ("lower", LOWER), ("whole", WHOLE)):
+        r = model.read(c[region], region)
+        assert r.label in labels and 0 < r.score <= 1
+        assert len(r.embedding) == EMBEDDING_SIZE
+        assert np.linalg.norm(r.embedding) == pytest.approx(1, abs=1e-3)
+        assert r.colour.hex.startswith("#")
+    with pytest.raises(ValueError, match="region"):
+        model.read(c["upper"], "feet")
+
+
+@needs_model
+@pytest.mark.parametrize("photo,region,label", [
+    ("ccp_1065", "lower", "jeans"),
+    ("ccp_1039", "lower", "shorts"),
+    ("ccp_1012", "lower", "skirt"),
+    ("ccp_1006", "whole", "dress"),
+    ("ccp_1065", "whole", "separates"),
+    ("ccp_1014", "upper", "outerwear"),
+])
+def test_sample_photos_read_right(photo, region, label):
+    assert garment_model().read(crops(photo)[region], region).label == label
+
+
+@needs_model
+def test_whole_crop_gives_garment_and_body_gender_in_one_run():
+    model = garment_model()
+    whole, gender = model.read_whole(crops("ccp_1006")["whole"])
+    assert whole.label in WHOLE and gender.label in GENDERS
+    assert gender == model.body_gender(crops("ccp_1006")["whole"])
+
+
+@needs_model
+def test_embedding_ranks_the_same_garment_first():
+    model = garment_model()
+    jeans = crops("ccp_1065")["lower"]
+    query = model.embed(jeans[:, ::-1].copy())  # mirror image of the same jeans
+    others = {name: model.embed(crops(name)["lower"]) for name in ("ccp_1012", "ccp_1039", "ccp_1014")}
+    same = float(query @ model.embed(jeans))
+    assert all(same > float(query @ e) for e in others.values())
+
+
+def test_a_model_that_is_not_the_garment_model_is_refused():
+    path = model_dir() / "third_party" / "pose_detection.tflite"
+    if not path.is_file():
+        pytest.skip("third-party models not fetched")
+    with pytest.raises(ValueError, match="not a garment model"):
+        GarmentModel(str(path))
