@@ -1,0 +1,116 @@
+"""The garment model: label + score + embedding + colour for a body crop; embed() for product photos.
+
+One full-int8 TFLite model (layers/models/garments_int8.tflite, card in layers/models/garments.md,
+rebuilt by training/) takes one crop, letterboxed to INPUT_SIZE x INPUT_SIZE, NHWC float RGB in
+0..255, and gives five outputs, told apart by their length (the converter's output order is not a
+contract): upper logits (5, contract.UPPER order), lower (4, LOWER), whole (3, WHOLE), gender
+(2, GENDERS; body-based, meant for the whole-body crop) and an L2-normalised embedding
+(EMBEDDING_SIZE) for ranking inventory items by cosine similarity.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from .colour import dominant_colour
+from .contract import GARMENT_LABELS, GENDERS, Labelled
+from .inventory import Colour
+from .runtime import TFLiteModel
+
+MODEL_FILE = "garments_int8.tflite"
+INPUT_SIZE = 160
+EMBEDDING_SIZE = 128
+PAD_VALUE = 128  # letterbox grey
+HEAD_CLASSES: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
+
+
+class GarmentReading(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    label: str
+    score: float
+    embedding: list[float]
+    colour: Colour
+
+
+def to_model_input(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """Letterbox an (H, W, 3) uint8 crop into (size, size, 3) uint8, aspect kept, grey padding.
+
+    Training caches exactly this (training/cache_crops.py), so training matches inference.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
+        raise ValueError(f"expected an RGB crop (H, W, 3), got shape {rgb.shape}")
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.full((size, size, 3), PAD_VALUE, np.uint8)
+    y, x = (size - nh) // 2, (size - nw) // 2
+    out[y:y + nh, x:x + nw] = resized
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class GarmentModel:
+    """Loads the garment model once; every method takes an RGB uint8 crop."""
+
+    def __init__(self, filename: str = MODEL_FILE, num_threads: int = 1):
+        self.model = TFLiteModel(filename, num_threads=num_threads)
+        sizes = {int(out["shape"][-1]): i for i, out in enumerate(self.model.outputs)}
+        wanted = {len(c): head for head, c in HEAD_CLASSES.items()} | {EMBEDDING_SIZE: "embedding"}
+        if set(sizes) != set(wanted) or self.model.input_shape != (1, INPUT_SIZE, INPUT_SIZE, 3):
+            raise ValueError(f"{self.model.path} is not a garment model: input {self.model.input_shape}, "
+                             f"output sizes {sorted(sizes)} (expected {sorted(wanted)})")
+        self._index = {wanted[size]: i for size, i in sizes.items()}
+
+    def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
+        """All heads for one crop: class probabilities per head, and the unit-length embedding."""
+        x = to_model_input(rgb).astype(np.float32)[None]
+        raw = self.model(x)
+        out = {head: softmax(raw[i][0].astype(np.float32)) for head, i in self._index.items() if head != "embedding"}
+        emb = raw[self._index["embedding"]][0].astype(np.float32)
+        out["embedding"] = emb / max(float(np.linalg.norm(emb)), 1e-12)  # int8 rounding: renormalise
+        return out
+
+    def read(self, crop_rgb: np.ndarray, region: str) -> GarmentReading:
+        """The garment of one body region ("upper", "lower" or "whole") in its crop."""
+        if region not in GARMENT_LABELS:
+            raise ValueError(f"unknown region {region!r}; expected one of {tuple(GARMENT_LABELS)}")
+        return self._reading(self.outputs(crop_rgb), crop_rgb, region)
+
+    def read_whole(self, whole_rgb: np.ndarray) -> tuple[GarmentReading, Labelled]:
+        """The whole-body garment and the body-based gender from one run on the whole-body crop."""
+        out = self.outputs(whole_rgb)
+        return self._reading(out, whole_rgb, "whole"), _labelled(out["gender"], GENDERS)
+
+    def body_gender(self, whole_rgb: np.ndarray) -> Labelled:
+        """Gender from the whole-body crop (the fallback when no face is found: less sure than a face)."""
+        return _labelled(self.outputs(whole_rgb)["gender"], GENDERS)
+
+    def embed(self, rgb: np.ndarray) -> np.ndarray:
+        """L2-normalised embedding of any garment picture (inventory product photos, crops)."""
+        return self.outputs(rgb)["embedding"]
+
+    @staticmethod
+    def _reading(out: dict[str, np.ndarray], rgb: np.ndarray, region: str) -> GarmentReading:
+        best = _labelled(out[region], GARMENT_LABELS[region])
+        return GarmentReading(label=best.label, score=best.score,
+                              embedding=[round(float(v), 5) for v in out["embedding"]],
+                              colour=dominant_colour(rgb))
+
+
+def _labelled(probs: np.ndarray, classes: tuple[str, ...]) -> Labelled:
+    i = int(probs.argmax())
+    return Labelled(label=classes[i], score=round(float(probs[i]), 4))
+
+
+@lru_cache(maxsize=1)
+def garment_model() -> GarmentModel:
+    """One model per process (in Lambda: loaded at import of the handler)."""
+    return GarmentModel()
