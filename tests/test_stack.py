@@ -20,7 +20,24 @@ from lookmatch.contract import Labelled, Prediction
 from lookmatch.inventory import Colour, InventoryItem
 from lookmatch.local_stack import LocalStack
 
-REAL_CLASSIFY = hasattr(pipeline, "classify") and hasattr(pipeline, "Reading")
+
+
+def _real_classifier() -> bool:
+    """pipeline.classify exists and its models are on disk."""
+    from lookmatch.runtime import ModelMissing
+
+    try:
+        from lookmatch.garments import garment_model
+        from lookmatch.gender import gender_model
+
+        pipeline.classify, pipeline.Reading  # noqa: B018
+        garment_model(), gender_model()
+    except (ImportError, AttributeError, ModelMissing):
+        return False
+    return True
+
+
+REAL_CLASSIFY = _real_classifier()
 EMBED = 8  # size of the fake embeddings
 
 

@@ -5,12 +5,15 @@ from aws_lambda_powertools.utilities.parser import event_parser
 
 from lookmatch import stages
 from lookmatch.aws import S3Store
+from lookmatch.garments import garment_model
+from lookmatch.gender import gender_model
 from lookmatch.pipeline import classify
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 store = S3Store()
+garment_model(), gender_model()  # load the garment and gender models at import, once per container
 
 
 @logger.inject_lambda_context
