@@ -44,9 +44,13 @@ CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png
 
 
 def quiet_server_logs() -> None:
+    """No per-request lines; no warning about the bucket policy (moto's CloudFormation skips it)."""
     import logging
+    import warnings
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::S3::BucketPolicy")
 
 
 def log(message: str) -> None:

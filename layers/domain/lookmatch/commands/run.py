@@ -77,7 +77,7 @@ def start_stack_with_catalog(args):
 
 
 def run(args) -> int:
-    from ..local_stack import CONTENT_TYPES, log
+    from ..local_stack import CONTENT_TYPES
 
     photo: Path = args.photo
     if not photo.is_file():
@@ -88,24 +88,35 @@ def run(args) -> int:
         return 2
     started = time.monotonic()
     with stdout_to_stderr() as out:
-        stack = start_stack_with_catalog(args)
         try:
-            photo_id = stack.upload(photo)
-            log(f"uploaded {photo} as photo {photo_id}; waiting for the workflow")
-            record = stack.wait(photo_id, timeout=args.timeout)
-            annotated = None
-            if record.get("annotated_key"):
-                args.out.mkdir(parents=True, exist_ok=True)
-                annotated = args.out / f"{photo_id}-annotated.jpg"
-                annotated.write_bytes(stack.get_bytes(record["annotated_key"]))
-        finally:
-            stack.stop()
-        log(f"done in {time.monotonic() - started:.1f} s")
+            record, annotated = _run_photo(args, photo, started)
+        except (RuntimeError, ValueError, TimeoutError) as error:  # ModelMissing, CatalogError, ...
+            print(f"lookmatch run: {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
         if args.json:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             out.write(summary(photo, record, annotated))
     return 1 if record.get("status") == "FAILED" else 0
+
+
+def _run_photo(args, photo: Path, started: float) -> tuple[dict, Path | None]:
+    from ..local_stack import log
+
+    stack = start_stack_with_catalog(args)
+    try:
+        photo_id = stack.upload(photo)
+        log(f"uploaded {photo} as photo {photo_id}; waiting for the workflow")
+        record = stack.wait(photo_id, timeout=args.timeout)
+        annotated = None
+        if record.get("annotated_key"):
+            args.out.mkdir(parents=True, exist_ok=True)
+            annotated = args.out / f"{photo_id}-annotated.jpg"
+            annotated.write_bytes(stack.get_bytes(record["annotated_key"]))
+    finally:
+        stack.stop()
+    log(f"done in {time.monotonic() - started:.1f} s")
+    return record, annotated
 
 
 def summary(photo: Path, record: dict, annotated: Path | None) -> str:
