@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from lookmatch import stages
 from lookmatch.aws import InventoryTable, ResultsTable, S3Store, Settings, embedding_from_bytes
+from lookmatch.config import REPO_ROOT
 from lookmatch.inventory import Colour, InventoryItem
 from lookmatch.local_stack import LocalStack
 from lookmatch.pipeline import PoseReading
@@ -28,22 +29,51 @@ def stack():
         yield s
 
 
-def put_photo(stack, path, photo_id) -> str:
-    key = f"uploads/{photo_id}.jpg"
-    S3Store(stack.bucket).put_bytes(key, path.read_bytes(), "image/jpeg")
-    return key
+def load_event(name: str) -> dict:
+    """An event fixture of events/ (the payloads the state machine sends each function)."""
+    return json.loads((REPO_ROOT / "events" / f"{name}.json").read_text())
+
+
+def state_input(parameters: dict, document: dict) -> dict:
+    """Step Functions' Parameters with "key.$": "$.a.b" paths, applied to a state's input."""
+    out = {}
+    for key, value in parameters.items():
+        if key.endswith(".$"):
+            node = document
+            for part in value.removeprefix("$.").split("."):
+                node = node[part]
+            out[key[:-2]] = node
+        else:
+            out[key] = value
+    return out
+
+
+def test_event_fixtures_are_what_the_state_machine_sends():
+    states = json.loads((REPO_ROOT / "infra" / "statemachine.asl.json").read_text())["States"]
+    upload = load_event("s3_object_created")  # EventBridge's S3 event, the execution's input
+    assert stages.PoseEvent.model_validate(state_input(states["Pose"]["Parameters"]["Payload"], upload)) == \
+        stages.PoseEvent.model_validate(load_event("pose"))
+    caught = {**upload, "error": load_event("record_failure")["error"]}
+    assert state_input(states["RecordFailure"]["Parameters"]["Payload"], caught) == load_event("record_failure")
+    after_pose = {**upload, "pose": {"photo_id": "eventsample", "pose_key": "derived/eventsample/pose.json",
+                                     "people_count": 1, "annotated_key": "derived/eventsample/annotated.jpg"},
+                  "classify": {"reading_key": "derived/eventsample/reading.json"}}
+    assert state_input(states["Classify"]["Parameters"]["Payload"], after_pose) == load_event("classify")
+    assert state_input(states["Recommend"]["Parameters"]["Payload"], after_pose) == load_event("recommend")
 
 
 def test_pose_handler_writes_pose_and_annotated_picture(stack, sample_photos):
-    key = put_photo(stack, sample_photos[0], "posetest")
-    out = stack.function("PoseFunction")({"key": key, "size": sample_photos[0].stat().st_size})
-    assert out == {"photo_id": "posetest", "person": True, "people_count": out["people_count"],
-                   "pose_key": "derived/posetest/pose.json", "annotated_key": "derived/posetest/annotated.jpg"}
+    event = load_event("pose")
+    S3Store(stack.bucket).put_bytes(event["key"], sample_photos[0].read_bytes(), "image/jpeg")
+    out = stack.function("PoseFunction")(event)
+    assert out == {"photo_id": "eventsample", "person": True, "people_count": out["people_count"],
+                   "pose_key": "derived/eventsample/pose.json",
+                   "annotated_key": "derived/eventsample/annotated.jpg"}
     pose = PoseReading.model_validate_json(stack.get_bytes(out["pose_key"]))
     assert pose.person and pose.boxes["upper"] is not None
     assert Image.open(io.BytesIO(stack.get_bytes(out["annotated_key"]))).size == (pose.width, pose.height)
-    record = stack.record("posetest")
-    assert record["status"] == "PROCESSING" and record["image_key"] == key  # created without the API
+    record = stack.record("eventsample")
+    assert record["status"] == "PROCESSING" and record["image_key"] == event["key"]  # created without the API
 
 
 def test_pose_handler_refuses_a_malformed_event_and_key(stack):
@@ -54,12 +84,9 @@ def test_pose_handler_refuses_a_malformed_event_and_key(stack):
 
 
 def test_record_failure_handler_writes_failed_with_the_function_error_message(stack):
-    cause = json.dumps({"errorType": "BadImage", "errorMessage": "not an image: unrecognised format (19 bytes)",
-                        "stackTrace": ["..."]})
-    out = stack.function("RecordFailureFunction")({"key": "uploads/failtest.png",
-                                                   "error": {"Error": "BadImage", "Cause": cause}})
+    out = stack.function("RecordFailureFunction")(load_event("record_failure"))
     assert out["recorded"] is True
-    record = stack.record("failtest")
+    record = stack.record("eventsample")
     assert record["status"] == "FAILED" and record["error"] == "BadImage"
     assert record["message"] == "BadImage: not an image: unrecognised format (19 bytes)"
 
