@@ -118,3 +118,22 @@ def test_colour_closeness():
     assert colour_closeness("#123456", "#123456") == pytest.approx(1.0)
     assert colour_closeness("#000000", "#ffffff") == 0.0
     assert colour_closeness("#808080", "#7a7a7a") > colour_closeness("#808080", "#d02020")
+
+
+def test_takes_the_pipeline_reading_as_it_comes_back_from_json():
+    from lookmatch.garments import GarmentReading
+    from lookmatch.pipeline import GenderOut, Reading
+
+    def read(label, embedding, hex):
+        return GarmentReading(label=label, score=0.8, embedding=list(embedding), colour=Colour(name="c", hex=hex))
+
+    original = Reading(person=True, people_count=1, gender=GenderOut(label="male", score=0.9, source="face"),
+                       upper=read("shirt", (0, 1, 0), "#202020"), lower=read("jeans", (1, 0, 0), "#3050a0"),
+                       whole=read("separates", (0, 0, 1), "#303030"))
+    reading = Reading.model_validate_json(original.model_dump_json())
+    items = by_category(item("w-shirt", "shirt", gender="female"), item("u-shirt", "shirt", gender="unisex"),
+                        item("m-jeans-far", "jeans", gender="male", embedding=(0, 0, 1)),
+                        item("m-jeans", "jeans", gender="male", hex="#3050a0"))
+    result = recommend(reading, items)
+    assert skus(result, "upper") == ["u-shirt"]
+    assert skus(result, "lower") == ["m-jeans", "m-jeans-far"] and result["whole"] == []
