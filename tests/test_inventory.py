@@ -59,8 +59,9 @@ class MemoryInventory:
     def __init__(self):
         self.items = {}
 
-    def put_item(self, item):
-        self.items[item.sku] = item
+    def put_items(self, items):
+        for item in items:
+            self.items[item.sku] = item
 
 
 class MemoryImages:

@@ -176,13 +176,14 @@ class InventoryTable:
 
     @_transient_on_throttle
     def put_item(self, item: InventoryItem) -> None:
-        self.table.put_item(Item={
-            "sku": item.sku, "name": item.name, "category": item.category, "gender": item.gender,
-            "price": item.price, "currency": item.currency, "stock": item.stock,
-            "image_key": item.image_key, "embedding": embedding_to_bytes(item.embedding),
-            "colour_hex": item.colour.hex, "colour_name": item.colour.name,
-            "gender_category": item.gender_category,
-        })
+        self.table.put_item(Item=_record(item))
+
+    @_transient_on_throttle
+    def put_items(self, items: list[InventoryItem]) -> None:
+        """Many items in 25-item batches (the catalog import; unprocessed items are retried)."""
+        with self.table.batch_writer(overwrite_by_pkeys=["sku"]) as batch:
+            for item in items:
+                batch.put_item(Item=_record(item))
 
     @_transient_on_throttle
     def in_stock(self, gender: str | None, category: str) -> list[InventoryItem]:
@@ -200,6 +201,14 @@ class InventoryTable:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return items
+
+
+def _record(item: InventoryItem) -> dict:
+    return {"sku": item.sku, "name": item.name, "category": item.category, "gender": item.gender,
+            "price": item.price, "currency": item.currency, "stock": item.stock,
+            "image_key": item.image_key, "embedding": embedding_to_bytes(item.embedding),
+            "colour_hex": item.colour.hex, "colour_name": item.colour.name,
+            "gender_category": item.gender_category}
 
 
 def _item(raw: dict) -> InventoryItem:

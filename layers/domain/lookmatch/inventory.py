@@ -36,6 +36,7 @@ from .contract import LOWER, UPPER
 # Item categories: every garment label of the contract except `separates` (not a garment).
 ITEM_CATEGORIES = UPPER + LOWER + ("dress", "jumpsuit")
 ITEM_GENDERS = ("female", "male", "unisex")
+UPLOAD_THREADS = 4  # photo uploads overlap the embedding of the next photos
 COLUMNS = ("sku", "name", "category", "gender", "price", "currency", "stock", "image")
 
 
@@ -111,7 +112,7 @@ class ColourReader(Protocol):
 
 
 class InventoryPort(Protocol):
-    def put_item(self, item: InventoryItem) -> None: ...
+    def put_items(self, items: list[InventoryItem]) -> None: ...
 
 
 class ImageStore(Protocol):
@@ -164,7 +165,11 @@ def import_catalog(csv_path: str | Path, images_dir: str | Path, embedder: Embed
     Idempotent: the photo key and the table key derive from the sku, so importing again
     overwrites them (an item removed from the CSV is not deleted: set its stock to 0).
     `colour_of` defaults to the garment colour reader of `lookmatch.colour`.
+    Photos upload in the background while the next ones are embedded; the items are written in
+    batches once every photo is stored, so a failure leaves no item pointing at a missing photo.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     from .images import load_image
@@ -174,22 +179,27 @@ def import_catalog(csv_path: str | Path, images_dir: str | Path, embedder: Embed
     rows = read_catalog(csv_path, images_dir)
     images_dir = Path(images_dir)
     items = []
-    for row in tqdm(rows, desc="importing catalog", unit="item", disable=not progress):
-        path = images_dir / row.image
-        try:
-            rgb = load_image(path)
-        except ValueError as exc:
-            raise CatalogError(f"sku {row.sku}: {exc}") from exc
-        embedding = np.asarray(embedder.embed(rgb), dtype=np.float32).ravel()
-        if embedding.size == 0 or not np.isfinite(embedding).all():
-            raise CatalogError(f"sku {row.sku}: the garment model gave no usable embedding for {path}")
-        item = InventoryItem(sku=row.sku, name=row.name, category=row.category, gender=row.gender,
-                             price=row.price, currency=row.currency, stock=row.stock,
-                             image_key=image_key(row.sku), embedding=embedding.tolist(),
-                             colour=colour_of(rgb))
-        image_store.put_bytes(item.image_key, _jpeg_bytes(path, rgb), "image/jpeg")
-        inventory_port.put_item(item)
-        items.append(item)
+    with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as uploads:
+        stored = []
+        for row in tqdm(rows, desc="importing catalog", unit="item", disable=not progress):
+            path = images_dir / row.image
+            try:
+                rgb = load_image(path)
+            except ValueError as exc:
+                raise CatalogError(f"sku {row.sku}: {exc}") from exc
+            embedding = np.asarray(embedder.embed(rgb), dtype=np.float32).ravel()
+            if embedding.size == 0 or not np.isfinite(embedding).all():
+                raise CatalogError(f"sku {row.sku}: the garment model gave no usable embedding for {path}")
+            item = InventoryItem(sku=row.sku, name=row.name, category=row.category, gender=row.gender,
+                                 price=row.price, currency=row.currency, stock=row.stock,
+                                 image_key=image_key(row.sku), embedding=embedding.tolist(),
+                                 colour=colour_of(rgb))
+            stored.append(uploads.submit(image_store.put_bytes, item.image_key, _jpeg_bytes(path, rgb),
+                                         "image/jpeg"))
+            items.append(item)
+        for upload in stored:
+            upload.result()  # re-raises the first failed upload
+    inventory_port.put_items(items)
     return items
 
 
