@@ -187,3 +187,24 @@ def test_pose_stage_refuses_too_large_before_download():
         stages.run_pose_stage("uploads/big.jpg", stages.MAX_UPLOAD_BYTES + 1, store, results,
                               read_pose=lambda rgb: pytest.fail("decoded a file over the limit"))
     assert results["big"]["status"] == "PROCESSING"  # then RecordFailure makes it FAILED
+
+
+def test_api_and_record_failure_run_on_the_core_dependencies_layer():
+    """Their layer (CoreDependenciesLayer) has no OpenCV, LiteRT or Pillow: importing the handlers
+    must not need them (the template gives the other functions the full layer)."""
+    import subprocess
+    import sys
+
+    code = """
+import importlib.util, sys
+for blocked in ("cv2", "ai_edge_litert", "tflite_runtime", "PIL"):
+    sys.modules[blocked] = None  # import fails, as in the layer
+for name in ("api", "record_failure"):
+    spec = importlib.util.spec_from_file_location(name, f"functions/{name}/app.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+"""
+    env = {"UPLOADS_BUCKET": "bucket", "INVENTORY_TABLE": "inventory", "RESULTS_TABLE": "results",
+           "AWS_DEFAULT_REGION": "eu-west-1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -49,7 +49,7 @@ def test_transform_gives_every_resource_of_the_stack(cfn):
     assert {"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::DynamoDB::Table", "AWS::Lambda::Function",
             "AWS::Lambda::LayerVersion", "AWS::StepFunctions::StateMachine", "AWS::Events::Rule",
             "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage", "AWS::IAM::Role"} <= kinds
-    assert len(resources(cfn, "AWS::Lambda::LayerVersion")) == 4
+    assert len(resources(cfn, "AWS::Lambda::LayerVersion")) == 5
     assert set(cfn["Outputs"]) >= {"ApiUrl", "UploadsBucketName", "InventoryTableName", "ResultsTableName"}
 
 
