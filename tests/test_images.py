@@ -133,3 +133,18 @@ def test_load_image_names_the_file(tmp_path):
         load_image(bad)
     with pytest.raises(BadImage, match="cannot read"):
         load_image(tmp_path / "missing.jpg")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_max_side_shrinks_keeping_aspect_and_orientation(fmt):
+    # 1600 x 1000 stored, top-left quarter red, EXIF orientation 6 (shown as 1000 wide x 1600 high)
+    arr = np.zeros((1000, 1600, 3), np.uint8)
+    arr[:500, :800] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(Image.fromarray(arr), fmt, exif=exif.tobytes())
+    rgb = decode_image(data, max_side=400)
+    assert rgb.shape == (400, 250, 3)
+    # turned clockwise, the stored top-left quarter is now the top-right quarter
+    assert rgb[20:180, 140:240, 0].mean() > 200 and rgb[20:180, 10:110, 0].mean() < 30
+    assert decode_image(data, max_side=4000).shape == (1600, 1000, 3)  # never enlarged

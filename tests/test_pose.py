@@ -134,3 +134,13 @@ def test_padded_retry_maps_landmarks_back(sample_readings):
     lm = np.asarray(reading.landmarks)
     body = [11, 12, 23, 24, 25, 26, 27, 28]
     assert np.abs(people[0].landmarks[body, :2] - lm[body, :2]).max() < 12
+
+
+def test_read_pose_is_safe_from_several_threads(sample_readings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pictures = [rgb for _, rgb, _ in sample_readings] * 2
+    with ThreadPoolExecutor(4) as pool:
+        readings = list(pool.map(read_pose, pictures))
+    expected = [r for _, _, r in sample_readings] * 2
+    assert readings == expected

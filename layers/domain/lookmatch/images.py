@@ -9,6 +9,7 @@ import io
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -20,10 +21,12 @@ class BadImage(ValueError):
     """The bytes are not a photo we can read; the message says what is wrong."""
 
 
-def decode_image(data: bytes) -> np.ndarray:
+def decode_image(data: bytes, max_side: int | None = None) -> np.ndarray:
     """Bytes of a JPEG/PNG/WebP/... -> (H, W, 3) uint8 RGB, upright per its EXIF orientation.
 
     Any mode is accepted: grayscale, CMYK, 16-bit, palette; transparency is composited on white.
+    max_side: shrink so that the longer side is at most this (a JPEG is then decoded at a reduced
+    scale directly, several times faster for a phone photo; the pose models see 256 px anyway).
     Raises BadImage for empty, unrecognised, truncated or oversized input.
     """
     if not data:
@@ -45,6 +48,8 @@ def decode_image(data: bytes) -> np.ndarray:
             f"image too large: {width}x{height} = {width * height / 1e6:.0f} megapixels "
             f"(limit {MAX_PIXELS / 1e6:.0f} MP, {MAX_SIDE} px a side)"
         )
+    if max_side is not None and img.format == "JPEG":
+        img.draft(img.mode, (max_side, max_side))  # DCT scaling: the result is still >= max_side
     try:
         img.load()
     except (OSError, SyntaxError, ValueError) as err:  # Pillow reports truncation as OSError
@@ -53,10 +58,15 @@ def decode_image(data: bytes) -> np.ndarray:
         img = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose an otherwise good photo
         pass
-    return _to_rgb(img)
+    rgb = _to_rgb(img)
+    if max_side is not None and max(rgb.shape[:2]) > max_side:
+        scale = max_side / max(rgb.shape[:2])
+        size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
 
 
-def load_image(path: str | Path) -> np.ndarray:
+def load_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
     """Read a file and decode it (see decode_image)."""
     path = Path(path)
     try:
@@ -64,7 +74,7 @@ def load_image(path: str | Path) -> np.ndarray:
     except OSError as err:
         raise BadImage(f"cannot read {path}: {err.strerror or err}") from err
     try:
-        return decode_image(data)
+        return decode_image(data, max_side)
     except BadImage as err:
         raise BadImage(f"{path.name}: {err}") from err
 
