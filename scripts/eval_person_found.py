@@ -26,6 +26,7 @@ from lookmatch.config import data_dir
 from lookmatch.datasets import CCP_LOWER, CCP_UPPER
 from lookmatch.images import BadImage, load_image
 from lookmatch.pipeline import pose_estimator, read_pose
+from lookmatch.pose import PoseEstimator
 
 NEEDED = ("head", "upper", "lower", "whole")
 ONE_PIECE = ("dress", "romper")
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="shared data folder (default ../shared/data)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos")
     ap.add_argument("--misses", type=Path, help="write the keys of photos missing a person or a box here")
+    ap.add_argument("--landmark-model", help="another BlazePose landmark .tflite (lite, heavy) to compare")
     args = ap.parse_args(argv)
 
     root = args.data or data_dir()
@@ -70,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         items = items[: args.limit]
     label_names = json.loads((root / "ccp" / "labels.json").read_text())["label_names"] if args.set == "ccp" else []
 
-    start = time.perf_counter()
-    pose_estimator()  # load the models before timing
+    start = time.perf_counter()  # load the models before timing
+    estimator = PoseEstimator(landmark_model=args.landmark_model) if args.landmark_model else pose_estimator()
     load_time = time.perf_counter() - start
 
     found = complete = bad = 0
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             misses.append(f"{key}\tbad image: {err}")
             continue
         t1 = time.perf_counter()
-        reading = read_pose(rgb)
+        reading = read_pose(rgb, estimator) if args.landmark_model else read_pose(rgb)
         t2 = time.perf_counter()
         t_decode.append(t1 - t0)
         t_pose.append(t2 - t1)

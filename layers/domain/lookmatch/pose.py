@@ -173,9 +173,11 @@ class PoseEstimator:
     DETECTOR_STRIDES = [8, 16, 32, 32, 32]
 
     def __init__(self, score_threshold: float = 0.5, flag_threshold: float = 0.5,
-                 max_people: int = 3, num_threads: int = 1):
+                 max_people: int = 3, num_threads: int = 1,
+                 landmark_model: str = "third_party/pose_landmark_full.tflite"):
         self.detector = TFLiteModel("third_party/pose_detection.tflite", num_threads=num_threads)
-        self.landmarker = TFLiteModel("third_party/pose_landmark_full.tflite", num_threads=num_threads)
+        # BlazePose lite / full / heavy landmark models share inputs and outputs.
+        self.landmarker = TFLiteModel(landmark_model, num_threads=num_threads)
         self.anchors = ssd_anchors(self.DETECTOR_SIZE, self.DETECTOR_STRIDES)
         if len(self.anchors) != self.detector.outputs[0]["shape"][1]:
             raise RuntimeError(f"pose detector has {self.detector.outputs[0]['shape'][1]} anchors, "
