@@ -232,3 +232,66 @@ def test_nothing_is_left_processing(stack):
     assert len(items) >= 5
     assert {i["status"] for i in items} <= {"DONE", "NO_PERSON", "FAILED"}
     assert all(e["status"] in ("SUCCEEDED", "FAILED") for e in stack.executions())
+
+
+def test_every_aws_call_of_every_function_is_allowed_by_its_own_role(stack):
+    """Least privilege, checked on what the functions really did: each AWS call recorded during
+    the runs above (and two API requests) must be allowed by that function's role in the template,
+    and no role grants wildcards (test_template.py)."""
+    import fnmatch
+
+    import boto3
+
+    from lookmatch.commands.serve import rest_proxy_event
+    from lookmatch.local_stack import AWS_CALLS, REGION
+
+    api = stack.function("ApiFunction")
+    created = api(rest_proxy_event("POST", "/uploads", {"Content-Type": "application/json"},
+                                   b'{"content_type": "image/png"}'))
+    assert created["statusCode"] == 201
+    photo_id = __import__("json").loads(created["body"])["photo_id"]
+    assert api(rest_proxy_event("GET", f"/recommendations/{photo_id}", {}, None))["statusCode"] == 200
+    # A finished record: the API presigns GET URLs (annotated picture, item photos) with its role.
+    done = next(i["photo_id"] for i in boto3.resource("dynamodb").Table(stack.results_table).scan()["Items"]
+                if i["status"] == "DONE")
+    assert api(rest_proxy_event("GET", f"/recommendations/{done}", {}, None))["statusCode"] == 200
+
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    refs = dict(stack.resources)
+    arns = {"UploadsBucket": f"arn:aws:s3:::{stack.bucket}"}
+    for logical in ("InventoryTable", "ResultsTable"):
+        arns[logical] = f"arn:aws:dynamodb:{REGION}:{account}:table/{refs[logical]}"
+
+    def resolve(value):
+        if isinstance(value, str):
+            return value
+        if "Fn::GetAtt" in value:
+            return arns[value["Fn::GetAtt"][0]]
+        if "Ref" in value:
+            return refs[value["Ref"]]
+        text = value["Fn::Sub"]
+        for logical, arn in arns.items():
+            text = text.replace(f"${{{logical}.Arn}}", arn)
+        return text
+
+    def resource_arn(action, params):
+        if action.startswith("s3:"):
+            return f"arn:aws:s3:::{params['Bucket']}" + (f"/{params['Key']}" if "Key" in params else "")
+        arn = f"arn:aws:dynamodb:{REGION}:{account}:table/{params['TableName']}"
+        return arn + (f"/index/{params['IndexName']}" if "IndexName" in params else "")
+
+    logical_of = {physical: logical for logical, physical in refs.items()}
+    seen = set()
+    for physical, action, params in AWS_CALLS:
+        function = logical_of[physical]
+        seen.add(function)
+        role = stack.cfn["Resources"][f"{function}Role"]["Properties"]
+        statements = [st for policy in role.get("Policies", []) for st in policy["PolicyDocument"]["Statement"]]
+        arn = resource_arn(action, params)
+        allowed = any(
+            st["Effect"] == "Allow"
+            and any(fnmatch.fnmatch(action, a) for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
+            and any(fnmatch.fnmatch(arn, resolve(r)) for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]))
+            for st in statements)
+        assert allowed, f"{function} called {action} on {arn}, which its role does not allow"
+    assert seen == {"PoseFunction", "ClassifyFunction", "RecommendFunction", "RecordFailureFunction", "ApiFunction"}

@@ -180,6 +180,13 @@ class LocalFunction:
             return self._invoke(event)
 
     def _invoke(self, event: Any) -> Any:
+        _current.function = self.name
+        try:
+            return self._run(event)
+        finally:
+            _current.function = None
+
+    def _run(self, event: Any) -> Any:
         os.environ.update(self.environment)
         context = SimpleNamespace(
             function_name=self.name, function_version="$LATEST", memory_limit_in_mb=1024,
@@ -192,7 +199,20 @@ class LocalFunction:
 
 
 FUNCTIONS: dict[str, LocalFunction] = {}  # physical function name -> its handler
+# Every AWS call a function made: (physical function name, "s3:GetObject", API parameters).
+# The tests check them against each function's IAM policy in the template (least privilege).
+AWS_CALLS: list[tuple[str, str, dict]] = []
+_current = threading.local()
 _patched = False
+
+
+def _record_call(params: dict, model: Any, **kwargs: Any) -> None:
+    function = getattr(_current, "function", None)
+    # generate_presigned_post builds its URL from the CreateBucket model without calling it (the
+    # upload itself is a PutObject signed by the function: the template grants it on uploads/*).
+    if function is not None and model.name != "CreateBucket":
+        prefix = model.service_model.signing_name
+        AWS_CALLS.append((function, f"{prefix}:{model.name}", dict(params)))
 
 
 def _patch_moto() -> None:
@@ -288,6 +308,7 @@ class LocalStack:
         self.server = None
         self._saved_environ: dict[str, str] | None = None
         self.resources: dict[str, str] = {}
+        self.cfn: dict = {}  # the CloudFormation template the stack was created from
         self.outputs: dict[str, str] = {}
 
     @property
@@ -318,6 +339,11 @@ class LocalStack:
             os.environ.pop(name, None)
         _patch_moto()
         quiet_server_logs()
+        import boto3
+
+        boto3.setup_default_session()  # a fresh session: region and endpoint from the environment above
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build", _record_call)
+        AWS_CALLS.clear()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.server.start()
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10)
@@ -357,6 +383,7 @@ class LocalStack:
             artifacts[name] = f"s3://{ARTIFACTS_BUCKET}/{key}"
         cfn = with_substituted_definitions(without_api_gateway(
             to_cloudformation(template, artifacts, self.template_path.parent)))
+        self.cfn = cfn
         client = boto3.client("cloudformation")
         client.create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(cfn),
                             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
