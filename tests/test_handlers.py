@@ -208,3 +208,34 @@ for name in ("api", "record_failure"):
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_classify_stage_writes_the_reading_and_redraws_the_picture_with_labels():
+    from types import SimpleNamespace
+
+    from lookmatch.pipeline import PoseReading
+
+    def labelled(label, score):
+        return SimpleNamespace(label=label, score=score)
+
+    class Reading(SimpleNamespace):
+        def model_dump_json(self):
+            return '{"reading": true}'
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 60), "white").save(buffer, format="JPEG")
+    pose = PoseReading(person=True, people_count=1, width=40, height=60, boxes={}, landmarks=[], score=0.9)
+    store = MemoryStore({"uploads/p.jpg": buffer.getvalue(), "derived/p/pose.json": pose.model_dump_json().encode()})
+    drawn = {}
+
+    def annotate(rgb, pose_reading, labels):
+        drawn.update(labels)
+        return rgb
+
+    reading = Reading(gender=labelled("male", 0.875), upper=labelled("shirt", 0.6), lower=None,
+                      whole=labelled("separates", 0.7))
+    out = stages.run_classify_stage("p", "uploads/p.jpg", "derived/p/pose.json", store,
+                                    classify=lambda rgb, p: reading, annotate=annotate)
+    assert out == {"reading_key": "derived/p/reading.json"} and store["derived/p/reading.json"] == b'{"reading": true}'
+    assert drawn == {"head": "male 0.88", "upper": "shirt 0.60", "whole": "separates 0.70"}
+    assert Image.open(io.BytesIO(store["derived/p/annotated.jpg"])).size == (40, 60)

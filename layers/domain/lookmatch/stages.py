@@ -126,18 +126,26 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
 
 
 def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: ObjectStore,
-                       classify: Callable | None = None) -> dict:
-    """Read the photo and its pose back, classify the regions, write reading.json."""
+                       classify: Callable | None = None, annotate: Callable | None = None) -> dict:
+    """Read the photo and its pose back, classify the regions, write reading.json, and redraw
+    annotated.jpg with the labels (the Pose stage's picture has the boxes only)."""
     from .images import decode_image
     from .pipeline import PoseReading
 
     if classify is None:
         from .pipeline import classify
+    if annotate is None:
+        from .annotate import annotate
     rgb = decode_image(store.get_bytes(image_key))
     pose = PoseReading.model_validate_json(store.get_bytes(pose_key))
     reading = classify(rgb, pose)
     reading_key = derived_key(photo_id, "reading.json")
     store.put_bytes(reading_key, reading.model_dump_json().encode(), "application/json")
+    labels = {region: f"{g.label} {g.score:.2f}" for region in ("upper", "lower", "whole")
+              if (g := getattr(reading, region, None)) is not None}
+    if getattr(reading, "gender", None) is not None:
+        labels["head"] = f"{reading.gender.label} {reading.gender.score:.2f}"
+    store.put_bytes(derived_key(photo_id, "annotated.jpg"), jpeg_bytes(annotate(rgb, pose, labels)), "image/jpeg")
     return {"reading_key": reading_key}
 
 
