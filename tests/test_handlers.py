@@ -74,6 +74,7 @@ def test_pose_handler_writes_pose_and_annotated_picture(stack, sample_photos):
     assert Image.open(io.BytesIO(stack.get_bytes(out["annotated_key"]))).size == (pose.width, pose.height)
     record = stack.record("eventsample")
     assert record["status"] == "PROCESSING" and record["image_key"] == event["key"]  # created without the API
+    assert record["stage"] == "classify"  # progress for the page: pose done, classifying next
 
 
 def test_pose_handler_refuses_a_malformed_event_and_key(stack):

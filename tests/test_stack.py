@@ -167,7 +167,7 @@ def test_happy_path_records_done_with_predictions_and_recommendations(stack, fun
     photo_id = stack.upload(photo)
     record = stack.wait(photo_id, timeout=90)
     assert record["status"] == "DONE", record
-    assert record["image_key"] == f"uploads/{photo_id}.jpg"
+    assert record["image_key"] == f"uploads/{photo_id}.jpg" and record["stage"] == "done"
     assert record["people_count"] >= 1 and record["ttl"] > 0 and record["created_at"] <= record["updated_at"]
     Prediction.model_validate(record["predictions"])  # the contract of DESIGN.md
     assert record["predictions"]["person"] is True and record["predictions"]["image"] == f"{photo_id}.jpg"

@@ -6,6 +6,8 @@ in-memory fakes or the boto3 adapters of `lookmatch.aws` against moto. Only S3 k
 the stages, never images (Step Functions state data is limited to 256 KB).
 
 S3 keys: the photo `uploads/{photo_id}.{jpg|png|webp}`; derived files `derived/{photo_id}/...`.
+Progress for the client: while PROCESSING the record's `stage` is "pose", then "classify", then
+"recommend" (each with a short `message`); a final record has stage "done".
 """
 from __future__ import annotations
 
@@ -102,7 +104,7 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
     if annotate is None:
         from .annotate import annotate
     photo_id = photo_id_from_key(key)
-    results.update(photo_id, status="PROCESSING", image_key=key, message="Looking for the person")
+    results.update(photo_id, status="PROCESSING", stage="pose", image_key=key, message="Looking for the person")
     if size is not None and size > MAX_UPLOAD_BYTES:
         raise BadUpload(f"file too large: {size:,} bytes (limit {MAX_UPLOAD_BYTES:,})")
     data = store.get_bytes(key)
@@ -115,10 +117,12 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
     store.put_bytes(annotated_key, jpeg_bytes(annotate(rgb, pose)), "image/jpeg")
     out = {"photo_id": photo_id, "person": bool(pose.person), "people_count": int(pose.people_count),
            "pose_key": pose_key, "annotated_key": annotated_key}
-    if not pose.person:
+    if pose.person:
+        results.update(photo_id, stage="classify", message="Reading the clothes")
+    else:
         from .contract import Prediction
 
-        results.update(photo_id, status="NO_PERSON", message=NO_PERSON_MESSAGE, people_count=0,
+        results.update(photo_id, status="NO_PERSON", stage="done", message=NO_PERSON_MESSAGE, people_count=0,
                        annotated_key=annotated_key,
                        predictions=json.loads(Prediction(image=image_name(key)).to_json_line()),
                        recommendations={"upper": [], "lower": [], "whole": []})
@@ -161,6 +165,7 @@ def run_recommend_stage(photo_id: str, image_key: str, reading_key: str, store: 
         load_reading = Reading.model_validate_json
     if recommend is None:
         from .recommend import recommend
+    results.update(photo_id, stage="recommend", message="Finding matching items")
     reading = load_reading(store.get_bytes(reading_key))
     gender = reading.gender.label if reading.gender is not None else None
     categories = {g.label for g in (reading.upper, reading.lower, reading.whole) if g is not None}
@@ -170,7 +175,7 @@ def run_recommend_stage(photo_id: str, image_key: str, reading_key: str, store: 
                if (g := getattr(reading, region)) is not None and getattr(g, "colour", None) is not None}
     prediction = reading.prediction(image_name(image_key))
     found = sum(len(v) for v in recommendations.values())
-    results.update(photo_id, status="DONE", message=f"{found} matching item(s) found",
+    results.update(photo_id, status="DONE", stage="done", message=f"{found} matching item(s) found",
                    predictions=json.loads(prediction.to_json_line()), colours=colours,
                    recommendations=recommendations, people_count=people_count,
                    annotated_key=annotated_key)
@@ -187,7 +192,7 @@ def record_failure(key: str, error: dict, results: ResultsPort) -> dict:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stem):
         return {"recorded": False, "reason": f"no photo id in key {key!r}"}
     message = failure_message(error)
-    results.update(stem, status="FAILED", message=message, error=str(error.get("Error", "Unknown")))
+    results.update(stem, status="FAILED", stage="done", message=message, error=str(error.get("Error", "Unknown")))
     return {"recorded": True, "photo_id": stem, "message": message}
 
 
