@@ -12,6 +12,11 @@ What moto cannot do without Docker is patched here, in-process:
   error {errorType, errorMessage}, so the state machine's Retry and Catch see it.
 - EventBridge -> Step Functions: moto's rules do not start state machine targets; the patched
   rule starts the execution with the S3 "Object Created" event, as EventBridge would.
+- moto's CloudFormation puts functions and state machines in other backends than the ones its
+  API serves in this mode, skips the bucket's EventBridge setting and DefinitionSubstitutions,
+  and cannot start a state machine twice: each is worked around below, with the reason.
+Not reproduced locally: IAM enforcement (tests/test_stack.py checks each function's real calls
+against its role instead), the bucket policy, Lambda timeouts and memory limits.
 Requires the `local` extra (moto[server], aws-sam-translator).
 """
 from __future__ import annotations
@@ -154,8 +159,10 @@ def _zip_dir(folder: Path, only_python: bool) -> bytes:
 class LocalFunction:
     """A function of the stack whose handler runs in this process."""
 
-    def __init__(self, name: str, code_dir: Path, handler: str, environment: dict[str, str]):
+    def __init__(self, name: str, code_dir: Path, handler: str, environment: dict[str, str],
+                 memory_mb: int = 128):
         self.name, self.code_dir, self.handler_spec, self.environment = name, code_dir, handler, environment
+        self.memory_mb = memory_mb
         self._handler: Callable | None = None
         self._lock = threading.Lock()
         self._invoke_lock = threading.Lock()
@@ -189,7 +196,7 @@ class LocalFunction:
     def _run(self, event: Any) -> Any:
         os.environ.update(self.environment)
         context = SimpleNamespace(
-            function_name=self.name, function_version="$LATEST", memory_limit_in_mb=1024,
+            function_name=self.name, function_version="$LATEST", memory_limit_in_mb=self.memory_mb,
             invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{self.name}",
             aws_request_id=str(uuid.uuid4()), log_group_name=f"/aws/lambda/{self.name}",
             log_stream_name="local", get_remaining_time_in_millis=lambda: 60_000)
@@ -333,7 +340,7 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": self.endpoint,
             "MOTO_PORT": str(self.port),  # moto's state machine interpreter calls Lambda here
-            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false",
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
         })
         for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
             os.environ.pop(name, None)
@@ -418,7 +425,8 @@ class LocalStack:
             physical = self.resources[name]
             config = lam.get_function_configuration(FunctionName=physical)
             FUNCTIONS[physical] = LocalFunction(physical, sources[name], config["Handler"],
-                                                config.get("Environment", {}).get("Variables", {}))
+                                                config.get("Environment", {}).get("Variables", {}),
+                                                config.get("MemorySize", 128))
 
     # names
     @property
