@@ -5,6 +5,7 @@
     .venv/bin/python scripts/eval_person_found.py --limit 200 --misses /tmp/misses.txt
 
 Prints the share of photos with a person found, the share with all of head/upper/lower/whole boxes,
+the share with a face found in the head box (FaceDetector.detect_in_box, for the gender model),
 the time per photo (decode and read_pose separately, one thread), and for the ccp photos with pixel
 masks how well the upper / lower / whole boxes cover the garments: recall = share of the region's
 garment-mask pixels inside its box, fill = share of the box that is that garment.
@@ -24,6 +25,7 @@ from tqdm import tqdm
 
 from lookmatch.config import data_dir
 from lookmatch.datasets import CCP_LOWER, CCP_UPPER
+from lookmatch.face import FaceDetector
 from lookmatch.images import BadImage, load_image
 from lookmatch.pipeline import pose_estimator, read_pose
 from lookmatch.pose import PoseEstimator
@@ -74,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()  # load the models before timing
     estimator = PoseEstimator(landmark_model=args.landmark_model) if args.landmark_model else pose_estimator()
+    faces = FaceDetector()
     load_time = time.perf_counter() - start
 
     found = complete = bad = 0
     counts = {name: 0 for name in ("head", "upper", "lower", "whole", "feet")}
-    several = 0
+    several = with_face = 0
     t_decode, t_pose = [], []
     cover: dict[str, list[tuple[float, float]]] = {"upper": [], "lower": [], "whole": []}
     misses = []
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         several += reading.people_count > 1
         for name in counts:
             counts[name] += reading.boxes[name] is not None
+        head = reading.boxes["head"]
+        with_face += head is not None and bool(faces.detect_in_box(rgb, head))
         has_all = all(reading.boxes[n] is not None for n in NEEDED)
         complete += has_all
         if not has_all:
@@ -122,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"person found: {pct(found / n)} ({found}/{n}); more than one person: {pct(several / n)}")
     print(f"all of head/upper/lower/whole: {pct(complete / n)} ({complete}/{n})")
     print("each box: " + ", ".join(f"{k} {pct(v / n)}" for k, v in counts.items()))
+    print(f"face found in the head box: {pct(with_face / n)} ({with_face}/{n})")
     d, p = np.array(t_decode) * 1000, np.array(t_pose) * 1000
     print(f"time per photo (ms): decode median {np.median(d):.1f} p90 {np.percentile(d, 90):.1f}; "
           f"read_pose median {np.median(p):.1f} p90 {np.percentile(p, 90):.1f} (1 thread)")
