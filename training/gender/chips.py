@@ -6,9 +6,10 @@ peta: lookmatch.pipeline.read_pose -> head box -> detect_in_box -> face_chip, as
 Every image is kept (found or not) with its detector score, eye distance and, for peta, the
 whole-body box, so evaluate.py can apply the thresholds of lookmatch.gender and the body fallback.
 
-utkface40: the same UTKFace images shrunk to 40x40 first (faces as small as in a full-body street
-photo), then the utkface path: how the model holds up at street-photo face sizes.
-Run: .venv/bin/python training/gender/chips.py [utkface|utkface40|peta ...]
+utkface<N> (e.g. utkface40): the same UTKFace images shrunk to NxN first, then the utkface path.
+utkface40 puts the eyes ~16 px apart, as in the full-body street photos of samples/ (16-19 px);
+utkface16/20/24 (eyes 7-10 px) show how the model holds up on smaller faces.
+Run: .venv/bin/python training/gender/chips.py [utkface|utkface<N>|peta ...]
 Writes training/cache/gender/chips_<dataset>.npz (utkface ~1 min, peta ~3 min on 2 cores).
 """
 from __future__ import annotations
@@ -43,9 +44,6 @@ def peta_rows() -> list[tuple[str, str, str, str]]:
     return [(t.key, str(t.path), t.split, t.gender) for t in datasets.load("peta") if t.gender]
 
 
-SMALL = 40  # utkface40: the 160 px faces shrunk to street-photo size (eyes ~15 px apart)
-
-
 def build(dataset: str) -> None:
     from lookmatch.pipeline import read_pose
 
@@ -62,8 +60,9 @@ def build(dataset: str) -> None:
     start = time.time()
     for i, (_, path, _, _) in enumerate(rows):
         rgb = load_image(path)
-        if dataset == "utkface40":
-            rgb = cv2.resize(rgb, (SMALL, SMALL), interpolation=cv2.INTER_AREA)
+        if dataset != "utkface" and dataset.startswith("utkface"):
+            side = int(dataset.removeprefix("utkface"))
+            rgb = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA)
         if dataset.startswith("utkface"):
             person[i] = True
             box = Box(x0=0, y0=0, x1=rgb.shape[1], y1=rgb.shape[0])
@@ -93,5 +92,5 @@ def build(dataset: str) -> None:
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or ["utkface", "utkface40", "peta"]:
+    for name in sys.argv[1:] or ["utkface", "utkface40", "utkface24", "utkface20", "utkface16", "peta"]:
         build(name)
