@@ -9,7 +9,7 @@ pipeline (tiny, surveillance) are added as they are.
 Model selection: best accuracy on UTKFace val + utkface40 val (never the test split).
 
 Run (after baseline.py and chips.py):
-    .venv-train/bin/python training/gender/finetune.py     (~17 min on 2 shared cores)
+    .venv-train/bin/python training/gender/finetune.py     (~21 min on 2 cores shared with other jobs)
 Writes training/cache/gender/finetuned.pt and the training log.
 """
 from __future__ import annotations
