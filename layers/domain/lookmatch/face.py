@@ -6,7 +6,6 @@ faces filling a good part of a 128x128 picture, within about 2 m of the camera.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import cv2
@@ -39,14 +38,12 @@ class FaceDetector:
         self._reg = names.index("regressors")
         self._cls = names.index("classificators")
         self.score_threshold = score_threshold
-        self._lock = threading.Lock()  # a TFLite interpreter must not run in two threads at once
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in an (H, W, 3) uint8 RGB image, best score first."""
         height, width = rgb.shape[:2]
         square, scale, pad_x, pad_y = letterbox(rgb, self.SIZE)
-        with self._lock:
-            out = self.model(square.astype(np.float32)[None] / 127.5 - 1.0)
+        out = self.model(square.astype(np.float32)[None] / 127.5 - 1.0)
         dets = weighted_nms(decode_ssd(out[self._reg][0], out[self._cls][0], self.anchors, self.SIZE,
                                        6, self.score_threshold))
         faces = []

@@ -10,7 +10,6 @@ The SSD helpers here (anchors, decoding, weighted NMS, letterbox) are shared wit
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import cv2
@@ -185,7 +184,6 @@ class PoseEstimator:
         self.score_threshold = score_threshold
         self.flag_threshold = flag_threshold
         self.max_people = max_people  # cap on landmark runs, for speed
-        self._lock = threading.Lock()  # a TFLite interpreter must not run in two threads at once
 
     def detect(self, rgb: np.ndarray) -> list[Person]:
         """People in an (H, W, 3) uint8 RGB image whose landmark run confirms a pose.
@@ -195,16 +193,14 @@ class PoseEstimator:
         crops that cut close to the head and feet (PETA pedestrians: 56% found as they are, 92%
         padded, on 200 of them). Landmarks come back in the original picture's pixels.
         """
-        with self._lock:
-            people = self._detect(rgb)
-            if not people:
-                people = self._detect_padded(rgb, int(round(RETRY_PAD * max(rgb.shape[:2]))))
+        people = self._detect(rgb)
+        if not people:
+            people = self._detect_padded(rgb, int(round(RETRY_PAD * max(rgb.shape[:2]))))
         return people
 
     def detect_padded(self, rgb: np.ndarray, pad: int) -> list[Person]:
         """Detect in the picture with `pad` replicated edge pixels on every side."""
-        with self._lock:
-            return self._detect_padded(rgb, pad)
+        return self._detect_padded(rgb, pad)
 
     def _detect_padded(self, rgb: np.ndarray, pad: int) -> list[Person]:
         padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)

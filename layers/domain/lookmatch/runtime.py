@@ -1,6 +1,7 @@
 """The TFLite interpreter: LiteRT (ai-edge-litert) first, tflite-runtime where only that exists."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ class TFLiteModel:
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.outputs = self.interpreter.get_output_details()
+        # An interpreter must not run in two threads at once (the local server is threaded).
+        self._lock = threading.Lock()
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -46,11 +49,12 @@ class TFLiteModel:
             scale, zero = self.input["quantization"]
             info = np.iinfo(dtype)
             x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
-        self.interpreter.set_tensor(self.input["index"], x)
-        self.interpreter.invoke()
+        with self._lock:
+            self.interpreter.set_tensor(self.input["index"], x)
+            self.interpreter.invoke()
+            raw = [self.interpreter.get_tensor(out["index"]) for out in self.outputs]  # copies
         results = []
-        for out in self.outputs:
-            y = self.interpreter.get_tensor(out["index"])
+        for out, y in zip(self.outputs, raw):
             if out["dtype"] != np.float32:
                 scale, zero = out["quantization"]
                 y = (y.astype(np.float32) - zero) * scale
