@@ -2,7 +2,9 @@
 
 utkface: the face detector on the whole 160 px image (lookmatch.face.FaceDetector.detect_in_box
 with the image as head box), best face -> lookmatch.gender.face_chip.
-peta: lookmatch.pipeline.read_pose -> head box -> detect_in_box -> face_chip, as `lookmatch predict`.
+peta, ccp: lookmatch.pipeline.read_pose -> head box -> detect_in_box -> face_chip, as `lookmatch
+predict`. ccp has no gender labels: ccp_test_gender_by_eye.json holds a gender judged by eye for
+328 of the 357 ccp test street photos (see the README: noisy, ambiguous ones left out).
 Every image is kept (found or not) with its detector score, eye distance and, for peta, the
 whole-body box, so evaluate.py can apply the thresholds of lookmatch.gender and the body fallback.
 
@@ -15,8 +17,11 @@ Writes training/cache/gender/chips_<dataset>.npz (utkface ~1 min, peta ~3 min on
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import time
+
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -40,6 +45,13 @@ def utkface_rows() -> list[tuple[str, str, str, str]]:
                 for r in csv.DictReader(f)]
 
 
+def ccp_rows() -> list[tuple[str, str, str, str]]:
+    """ccp test photos with a gender judged by eye (ccp has no gender labels): ccp_test_gender_by_eye.json."""
+    labels = json.loads((Path(__file__).parent / "ccp_test_gender_by_eye.json").read_text())
+    split = datasets.read_split("ccp")
+    return [(k, str(data_dir() / "ccp" / "photos" / f"{k}.jpg"), split[k], g) for k, g in sorted(labels.items())]
+
+
 def peta_rows() -> list[tuple[str, str, str, str]]:
     return [(t.key, str(t.path), t.split, t.gender) for t in datasets.load("peta") if t.gender]
 
@@ -47,7 +59,7 @@ def peta_rows() -> list[tuple[str, str, str, str]]:
 def build(dataset: str) -> None:
     from lookmatch.pipeline import read_pose
 
-    rows = peta_rows() if dataset == "peta" else utkface_rows()
+    rows = {"peta": peta_rows, "ccp": ccp_rows}.get(dataset, utkface_rows)()
     detector = FaceDetector()
     n = len(rows)
     chips = np.zeros((n, CHIP, CHIP, 3), np.uint8)
@@ -92,5 +104,5 @@ def build(dataset: str) -> None:
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or ["utkface", "utkface40", "utkface24", "utkface20", "utkface16", "peta"]:
+    for name in sys.argv[1:] or ["utkface", "utkface40", "utkface24", "utkface20", "utkface16", "peta", "ccp"]:
         build(name)

@@ -30,7 +30,7 @@ MODELS = (
     ("ours float", CACHE / "finetuned_float.tflite", True),
     ("ours int8", G.MODEL_FILE, True),
 )
-DATASETS = ("utkface", "utkface40", "utkface24", "utkface20", "utkface16", "peta")
+DATASETS = ("utkface", "utkface40", "utkface24", "utkface20", "utkface16", "peta", "ccp")
 
 
 def probabilities(model: TFLiteModel, chips: np.ndarray, mirror: bool = True) -> np.ndarray:
