@@ -101,6 +101,13 @@ def main() -> None:
         if ok.any():
             print(f"  int8 vs float agreement {(ours == preds['ours float'].argmax(1)).mean():.4f}")
             print("  confusion (ours int8, usable faces):\n" + confusion(y[ok], ours))
+        if ok.any():
+            sure = preds["ours int8"].max(1)
+            for lo, hi in ((0.5, 0.65), (0.65, 0.8), (0.8, 1.01)):
+                m = (sure >= lo) & (sure < hi)
+                if m.any():
+                    print(f"    ours int8 p in [{lo:.2f}, {min(hi, 1):.2f}): {m.sum():>4} faces, "
+                          f"accuracy {(ours[m] == y[ok][m]).mean():.3f}")
         # accuracy by eye distance, all faces found (thresholds aside)
         found = split & d["found"]
         if found.any():
