@@ -54,12 +54,12 @@ def confusion(y: np.ndarray, pred: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def body_readings(d, mask: np.ndarray):
+def body_readings(d, mask: np.ndarray, garments_file: str | None):
     """GarmentModel.body_gender on the whole-body box of each selected image, or None if unavailable."""
     try:
         from lookmatch.garments import GarmentModel
 
-        garments = GarmentModel()
+        garments = GarmentModel(garments_file) if garments_file else GarmentModel()
     except (ImportError, RuntimeError) as err:  # RuntimeError: runtime.ModelMissing
         print(f"  (body fallback not measured: {err})")
         return None
@@ -77,11 +77,14 @@ def body_readings(d, mask: np.ndarray):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="test", choices=("val", "test"))
+    parser.add_argument("--garments", help="garment model file for the body fallback (default: the shipped one)")
     args = parser.parse_args()
     loaded = {path: TFLiteModel(path) for _, path, _ in MODELS}
     for name in DATASETS:
         d = np.load(CACHE / f"chips_{name}.npz")
         split = d["split"] == args.split
+        if not split.any():
+            continue
         y = (d["label"] == "male").astype(int)
         ok = split & usable(d)
         if not (CACHE / f"chips_{name}.npz").is_file():
@@ -120,8 +123,8 @@ def main() -> None:
                 if m.any():
                     print(f"    [{lo:>3}, {hi:>5.0f})  {m.sum():>5}   {(p_base[m] == y[found][m]).mean():.3f}     "
                           f"{(p_all[m] == y[found][m]).mean():.3f}")
-        if name == "peta":
-            body = body_readings(d, split & ~ok)
+        if name in ("peta", "ccp"):
+            body = body_readings(d, split & ~ok, args.garments)
             if body is not None:
                 right = int((ours == y[ok]).sum())
                 idx = np.flatnonzero(split & ~ok)
