@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from net import GenderNet, scale  # noqa: E402
 
 from lookmatch.face import Face, FaceDetector  # noqa: E402
-from lookmatch.gender import face_chip  # noqa: E402
+from lookmatch.gender import eye_distance, face_chip  # noqa: E402
 from lookmatch.images import load_image  # noqa: E402
 from lookmatch.regions import Box  # noqa: E402
 
@@ -48,7 +48,7 @@ def degraded_chips(paths: list[str], rng: np.random.Generator) -> tuple[np.ndarr
         if not faces:
             continue
         face = faces[0]
-        eye = float(np.linalg.norm(face.keypoints[1] - face.keypoints[0]))
+        eye = eye_distance(face)
         for v in range(VARIANTS):
             img, kps = rgb, face.keypoints.copy()
             if v > 0:
@@ -87,7 +87,8 @@ def accuracy(net: GenderNet, chips: np.ndarray, y: np.ndarray) -> float:
     return float((p == y).mean())
 
 
-def split_arrays(name: str, split: str, usable_only: bool = True):
+def split_arrays(name: str, split: str):
+    """Chips and labels (1 = male) of every face found in one split of a chips.py cache."""
     d = np.load(CACHE / f"chips_{name}.npz")
     m = (d["split"] == split) & d["found"]
     return d["chips"][m], (d["label"][m] == "male").astype(np.int64), d
