@@ -137,3 +137,30 @@ def test_takes_the_pipeline_reading_as_it_comes_back_from_json():
     result = recommend(reading, items)
     assert skus(result, "upper") == ["u-shirt"]
     assert skus(result, "lower") == ["m-jeans", "m-jeans-far"] and result["whole"] == []
+
+
+@pytest.mark.slow
+def test_real_embeddings_put_the_same_category_nearest():
+    """With the real garment model, an item's nearest other catalog item is mostly of its category."""
+    from collections import Counter
+
+    import numpy as np
+
+    from lookmatch.config import REPO_ROOT, model_dir
+    from lookmatch.garments import MODEL_FILE, GarmentModel
+    from lookmatch.images import load_image
+    from lookmatch.inventory import read_catalog
+
+    if not (model_dir() / MODEL_FILE).is_file():
+        pytest.skip(f"{MODEL_FILE} is not built yet (training/README.md)")
+    folder = REPO_ROOT / "samples" / "catalog"
+    rows = read_catalog(folder / "catalog.csv", folder / "images")
+    model = GarmentModel()
+    embeddings = np.stack([model.embed(load_image(folder / "images" / r.image)) for r in rows])
+    similarity = embeddings @ embeddings.T
+    np.fill_diagonal(similarity, -np.inf)
+    nearest = similarity.argmax(axis=1)
+    same = [rows[i].category == rows[j].category for i, j in enumerate(nearest)]
+    # Chance (category frequencies of the catalog) is about 0.1.
+    chance = sum((n / len(rows)) ** 2 for n in Counter(r.category for r in rows).values())
+    assert np.mean(same) > max(0.4, 3 * chance), (np.mean(same), chance)  # measured 0.55
