@@ -100,7 +100,8 @@ class GenderModel:
     def from_face(self, rgb: np.ndarray, face: Face) -> GenderReading:
         p = self.face_probabilities(face_chip(rgb, face)[None])[0]
         i = int(np.argmax(p))
-        return GenderReading(GENDERS[i], float(p[i]), "face")
+        # int8 outputs are quantized: keep the score a probability of the chosen label
+        return GenderReading(GENDERS[i], float(np.clip(p[i] / p.sum(), 0.5, 1.0)), "face")
 
     def predict(self, rgb: np.ndarray, head_box: Box | None,
                 body: Labelled | None = None) -> GenderReading | None:
