@@ -2,14 +2,21 @@
 
 `read_pose` (the Pose stage): an RGB photo -> `PoseReading`, which round-trips through JSON (the
 Pose Lambda writes it to S3 next to the photo, Classify reads it back).
+`classify` (the Classify stage): photo + PoseReading -> `Reading` (gender, garments with
+embeddings and colours). `predict_file`: both, for one file, as the contract's Prediction.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
 
+from .contract import GARMENT_REGIONS, Labelled, Prediction
+from .garments import GarmentModel, GarmentReading, garment_model
+from .gender import GenderModel, gender_model
+from .images import BadImage, load_image
 from .pose import PoseEstimator
 from .regions import REGIONS, Box, body_regions, landmark_box, main_person
 
@@ -39,7 +46,7 @@ def pose_estimator() -> PoseEstimator:
     return PoseEstimator()
 
 
-def read_pose(rgb: np.ndarray) -> PoseReading:
+def read_pose(rgb: np.ndarray, estimator: PoseEstimator | None = None) -> PoseReading:
     """Find the people in an (H, W, 3) uint8 RGB photo and box the main person's body parts.
 
     The main person is the one with the largest landmark box weighted by centrality
@@ -49,7 +56,7 @@ def read_pose(rgb: np.ndarray) -> PoseReading:
         raise ValueError(f"read_pose needs an (H, W, 3) uint8 RGB array (images.decode_image gives "
                          f"one), got {rgb.dtype} {rgb.shape}")
     height, width = rgb.shape[:2]
-    people = pose_estimator().detect(rgb)
+    people = (estimator or pose_estimator()).detect(rgb)
     bodies = [landmark_box(p.landmarks, width, height) for p in people]
     main = main_person(bodies, width, height)
     if main is None:
@@ -67,3 +74,66 @@ def read_pose(rgb: np.ndarray) -> PoseReading:
                    for row in lm],
         score=round(chosen.score, 4),
     )
+
+
+# --- Classify ------------------------------------------------------------------------------------
+class GenderOut(BaseModel):
+    label: str
+    score: float
+    source: str  # "face" | "body" (a body reading is less sure: its score is shrunk)
+
+
+class Reading(BaseModel):
+    """What the Classify stage read off the main person; round-trips through JSON (reading.json).
+
+    Each garment region is None when the pose found no box for it (not in the picture).
+    """
+
+    person: bool
+    people_count: int
+    gender: GenderOut | None = None
+    upper: GarmentReading | None = None
+    lower: GarmentReading | None = None
+    whole: GarmentReading | None = None
+
+    def prediction(self, image: str) -> Prediction:
+        """The label contract of DESIGN.md (no embeddings, colours or sources)."""
+        def labelled(x: GenderOut | GarmentReading | None) -> Labelled | None:
+            return None if x is None else Labelled(label=x.label, score=x.score)
+
+        return Prediction(image=image, person=self.person, gender=labelled(self.gender),
+                          upper=labelled(self.upper), lower=labelled(self.lower), whole=labelled(self.whole))
+
+
+def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None = None,
+             gender: GenderModel | None = None) -> Reading:
+    """Gender and garments of the main person found by `read_pose` in the same photo.
+
+    The models default to the process-wide ones (benchmarks pass others: float, more threads).
+    """
+    if not pose.person:
+        return Reading(person=False, people_count=0)
+    garments = garments or garment_model()
+    crops = {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := pose.boxes.get(region)) is not None}
+    readings: dict[str, GarmentReading] = {}
+    body_gender = None
+    if "whole" in crops:  # one run gives the whole-body garment and the body-based gender
+        readings["whole"], body_gender = garments.read_whole(crops["whole"])
+    for region in ("upper", "lower"):
+        if region in crops:
+            readings[region] = garments.read(crops[region], region)
+    sex = (gender or gender_model()).predict(rgb, pose.boxes.get("head"), body_gender)
+    return Reading(person=True, people_count=pose.people_count,
+                   gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),
+                                                             source=sex.source),
+                   **readings)
+
+
+def predict_file(path: str | Path) -> Prediction:
+    """`lookmatch predict` for one file: the contract line, or a line that says why it failed."""
+    name = str(path)
+    try:
+        rgb = load_image(path)
+    except (BadImage, OSError) as error:
+        return Prediction(image=name, error=str(error))
+    return classify(rgb, read_pose(rgb)).prediction(name)

@@ -1,0 +1,55 @@
+"""The whole vision pipeline (pose -> classify) and `lookmatch predict`, on the real models."""
+import json
+
+import pytest
+
+from lookmatch.cli import main
+from lookmatch.contract import GARMENT_LABELS, GENDERS
+from lookmatch.pipeline import Reading, classify
+
+
+def test_classify_gives_contract_labels_with_embeddings_and_colours(sample_readings):
+    for path, rgb, pose in sample_readings:
+        reading = classify(rgb, pose)
+        assert reading.person and reading.gender is not None, path.name
+        assert reading.gender.label in GENDERS and reading.gender.source in ("face", "body")
+        for region, labels in GARMENT_LABELS.items():
+            garment = getattr(reading, region)
+            assert garment is not None, f"{path.name}: no {region} garment on a full-body photo"
+            assert garment.label in labels and 0 < garment.score <= 1
+            assert abs(sum(v * v for v in garment.embedding) - 1) < 1e-3  # unit length
+            assert garment.colour.hex.startswith("#")
+        # reading.json round trip (Classify writes it, Recommend reads it back)
+        assert Reading.model_validate_json(reading.model_dump_json()) == reading
+
+
+def test_nobody_gives_person_false(sample_readings):
+    import numpy as np
+
+    from lookmatch.pipeline import read_pose
+
+    blank = np.full((480, 320, 3), 200, np.uint8)
+    reading = classify(blank, read_pose(blank))
+    assert reading.prediction("blank.jpg").model_dump() == {
+        "image": "blank.jpg", "person": False, "gender": None, "upper": None, "lower": None,
+        "whole": None, "error": None}
+
+
+def test_predict_command_writes_one_contract_line_per_photo_and_goes_past_bad_files(
+        tmp_path, sample_photos, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(sample_photos[0].read_bytes())
+    (folder / "broken.jpg").write_bytes(b"this is not a photo")
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", str(folder), str(sample_photos[1]), "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["image"].rsplit("/", 1)[-1] for line in lines] == ["a.jpg", "broken.jpg", sample_photos[1].name]
+    good, bad = lines[0], lines[1]
+    assert set(good) == {"image", "person", "gender", "upper", "lower", "whole"} and good["person"]
+    assert bad["person"] is False and "image" in bad["error"].lower()
+    assert "predict" in capsys.readouterr().err  # the progress bar goes to stderr
+
+
+def test_predict_refuses_an_empty_folder(tmp_path):
+    assert main(["predict", str(tmp_path), "--out", str(tmp_path / "x.jsonl")]) == 2
