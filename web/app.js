@@ -244,12 +244,15 @@
   }
 
   const percent = (score) => `${Math.round(Math.max(0, Math.min(1, score)) * 100)}%`;
+  const UNSURE_BELOW = 0.5; // a reading the model gives less than even odds
   const nice = (label) => label === "separates" ? "separates (two pieces)" : label;
 
   function confidence(score) {
-    return el("span", { className: "confidence" }, [
+    const unsure = score < UNSURE_BELOW;
+    return el("span", { className: unsure ? "confidence unsure" : "confidence" }, [
       el("meter", { min: 0, max: 1, value: score, title: `score ${score.toFixed(2)}` }),
       ` ${percent(score)}`,
+      ...(unsure ? [el("span", { className: "unsure-note", textContent: " (unsure)" })] : []),
     ]);
   }
 
@@ -318,8 +321,8 @@
       picture,
       el("h4", { textContent: item.name }),
       el("p", { className: "price", textContent: price }),
-      el("p", { className: "match", title: `score ${item.score.toFixed(3)}`,
-        textContent: `Match ${percent(item.score)}` }),
+      // The score is a similarity (cosine of embeddings + a colour term), not a probability.
+      el("p", { className: "match", textContent: `Match score ${item.score.toFixed(2)}` }),
       el("p", { className: "meta", textContent: `${item.category} · ${item.gender}` }),
     ]);
   }

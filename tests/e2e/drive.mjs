@@ -82,6 +82,7 @@ try {
     })));
   }
   out.console_errors_run1 = [...out.console_errors];
+  out.record_run1 = out.record; // later runs overwrite out.record
   await page.screenshot({ path: opt.screenshot, fullPage: true });
 
   if (opt["phone-screenshot"]) {

@@ -110,11 +110,12 @@ def expected_regions(predictions: dict) -> dict[str, str]:
 
 def test_page_reads_a_photo_and_reports_every_error(served):
     seen = drive(served)
+    (OUT / "seen.json").write_text(json.dumps(seen, indent=1))  # what the page showed, for a look
 
     # Run 1: the sample photo through the whole stack.
     assert seen["error"] is None, f"the page showed an error for {PHOTO.name}: {seen['error']}"
     assert seen["console_errors_run1"] == []
-    record = seen["record"]
+    record = seen["record_run1"]
     assert record["status"] == "DONE"
     assert seen["annotated_loaded"], "the annotated picture did not load"
     predictions = record["predictions"]
@@ -127,7 +128,7 @@ def test_page_reads_a_photo_and_reports_every_error(served):
         for card in shown[title]:
             assert card["meta"].startswith(f"{category} ·"), card
             assert card["image_loaded"] and card["alt"] == card["name"], card
-            assert card["match"].startswith("Match ") and card["price"], card
+            assert card["match"].startswith("Match score ") and card["price"], card
     assert set(shown) == {f"{REGION_TITLES[r]}: {c}" for r, c in wanted.items()}
     gender = predictions.get("gender")
     if gender:
