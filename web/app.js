@@ -270,7 +270,7 @@
       return el("tr", {}, [
         el("th", { scope: "row", textContent: title }),
         el("td", { textContent: reading ? nice(reading.label) : "not in the picture" }),
-        el("td", {}, colour ? [swatch(colour), ` ${colour.name}`] : ["—"]),
+        el("td", { className: "colour" }, colour ? [swatch(colour), ` ${colour.name}`] : ["—"]),
         el("td", {}, reading ? [confidence(reading.score)] : ["—"]),
       ]);
     });
