@@ -7,7 +7,6 @@ what the uploads below prove is that the policy we sign is what S3 needs to refu
 from __future__ import annotations
 
 import base64
-import copy
 import importlib.util
 import io
 import json

@@ -14,6 +14,8 @@ Catalog CSV (UTF-8, a header line, one item per line; the columns in any order):
 | stock    | units in stock, an integer >= 0 (0: kept, never recommended)               |
 | image    | the item's photo, a path relative to the images folder (JPEG, PNG, WebP)   |
 
+Other columns (the demo catalog's `source`, say) are ignored.
+
 `import_catalog` validates every row first (all errors at once, each naming its line) and writes
 nothing unless the whole file is valid. It then embeds each photo with the garment model, takes
 its dominant colour, stores the photo as `inventory/{sku}.jpg` and the item under its sku: importing
