@@ -275,3 +275,13 @@ def test_cors_preflight(handler):
     headers = response["multiValueHeaders"]
     assert headers["Access-Control-Allow-Origin"] == ["*"]
     assert "POST" in headers["Access-Control-Allow-Methods"][0]
+
+
+def test_each_response_publishes_a_metric(handler, capsys):
+    capsys.readouterr()
+    call(handler, api_event("api_post_uploads"))
+    call(handler, api_event("api_post_uploads", {"content_type": "text/plain"}))
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    names = [m["Name"] for doc in emf for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert names == ["UploadsRequested", "ClientErrors"]
+    assert all(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LookMatch" for doc in emf)

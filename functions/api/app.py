@@ -22,6 +22,13 @@ app = build_app(store=S3Store(), results=ResultsTable(), allow_origin=os.environ
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     response = app.resolve(event, context)
-    if response["statusCode"] == 201:
-        metrics.add_metric(name="UploadsRequested", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=metric_name(response["statusCode"]), unit=MetricUnit.Count, value=1)
     return response
+
+
+def metric_name(status: int) -> str:
+    if status >= 500:
+        return "ServerErrors"
+    if status >= 400:
+        return "ClientErrors"
+    return {201: "UploadsRequested", 200: "ResultsRead"}.get(status, "Preflights")
