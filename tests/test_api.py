@@ -285,3 +285,16 @@ def test_each_response_publishes_a_metric(handler, capsys):
     names = [m["Name"] for doc in emf for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
     assert names == ["UploadsRequested", "ClientErrors"]
     assert all(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LookMatch" for doc in emf)
+
+
+def test_throttled_storage_is_a_503_to_retry():
+    from lookmatch.api import build_app
+    from lookmatch.stages import TransientError
+
+    class Busy:
+        def get(self, photo_id):
+            raise TransientError("ProvisionedThroughputExceededException")
+
+    response = build_app(store=None, results=Busy()).resolve(api_event("api_get_recommendations"), Context())
+    assert response["statusCode"] == 503 and response["multiValueHeaders"]["Retry-After"] == ["2"]
+    assert "try again" in json.loads(response["body"])["message"]

@@ -8,7 +8,8 @@
 - `GET /recommendations/{photo_id}` -> 200 the Results record (status, predictions, colours,
   recommendations, ...) with short-lived GET URLs for the annotated picture and item photos;
   404 when the id is unknown.
-Errors are JSON {"statusCode": ..., "message": ...}: 400 for a malformed id, 422 for a body that does not validate.
+Errors are JSON {"statusCode": ..., "message": ...}: 400 for a malformed id, 422 for a body that
+does not validate, 503 (with Retry-After) when storage is throttled or unreachable.
 
 The resolver is built here over two ports (the boto3 adapters of `lookmatch.aws` in the Lambda,
 fakes or moto in tests), so `functions/api/app.py` stays a few lines and `lookmatch serve` can
@@ -25,7 +26,7 @@ from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotF
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from .stages import MAX_UPLOAD_BYTES
+from .stages import MAX_UPLOAD_BYTES, TransientError
 
 UPLOAD_EXPIRES_SECONDS = 300
 DOWNLOAD_EXPIRES_SECONDS = 900
@@ -144,6 +145,12 @@ def build_app(store: UploadSigner, results: ResultsStore, allow_origin: str = "*
         problems = "; ".join(_problem(e) for e in error.errors())
         return Response(status_code=422, content_type="application/json",
                         body={"statusCode": 422, "message": f"invalid request: {problems}"})
+
+    @app.exception_handler(TransientError)
+    def busy(error: TransientError) -> Response:
+        # Throttled or unreachable storage: the client may retry (the workflow itself is unaffected).
+        return Response(status_code=503, content_type="application/json", headers={"Retry-After": "2"},
+                        body={"statusCode": 503, "message": "the service is busy, try again in a moment"})
 
     return app
 
