@@ -246,12 +246,12 @@ def test_done_record_with_predictions_recommendations_and_urls(handler):
     predictions = {"image": "x.jpg", "person": True, "gender": {"label": "female", "score": 0.97},
                    "upper": {"label": "top", "score": 0.7}, "lower": {"label": "skirt", "score": 0.66},
                    "whole": {"label": "separates", "score": 0.9}}
-    ResultsTable().update("done1", status="DONE", message="ok", predictions=predictions, people_count=1,
+    ResultsTable().update("done1", status="DONE", stage="done", message="ok", predictions=predictions, people_count=1,
                           annotated_key="derived/done1/annotated.jpg",
                           colours={"lower": {"name": "red", "hex": "#c02020"}},
                           recommendations={"upper": [], "lower": [item], "whole": []})
     status, answer, _ = call(handler, api_event("api_get_recommendations", photo_id="done1"))
-    assert status == 200 and answer["status"] == "DONE"
+    assert status == 200 and (answer["status"], answer["stage"]) == ("DONE", "done")
     assert answer["predictions"] == predictions and answer["people_count"] == 1
     got = answer["recommendations"]["lower"][0]
     assert {k: got[k] for k in item} == item

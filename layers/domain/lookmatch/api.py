@@ -71,7 +71,9 @@ class RecommendationsResponse(BaseModel):
 
     photo_id: str
     status: Literal["PENDING", "PROCESSING", "DONE", "NO_PERSON", "FAILED"]
+    stage: str | None = None  # where the workflow is: pose, classify, recommend, done
     message: str | None = None
+    error: str | None = None  # FAILED: the error's name (the message says why)
     created_at: str | None = None
     updated_at: str | None = None
     image_key: str | None = None
