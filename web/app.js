@@ -49,8 +49,9 @@
     return type;
   }
 
+  // Rounded up, so a file just over the limit never reads "10.0 MB".
   const megabytes = (n) => n < 1024 * 1024
-    ? `${Math.max(1, Math.round(n / 1024))} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+    ? `${Math.ceil(n / 1024)} KB` : `${(Math.ceil(n / 1024 / 1024 * 10) / 10).toFixed(1)} MB`;
 
   // ---- talking to the API and to S3 ------------------------------------------------------------
   function apiUrl(path) {
@@ -192,7 +193,9 @@
       return;
     }
     if (record.status === "FAILED") {
-      showError(`We could not read this photo. ${record.message || "The reading failed."}`);
+      // The record's reason reads "ErrorType: what went wrong"; the shopper needs only the second part.
+      const reason = (record.message || "The reading failed.").replace(/^[A-Z][\w.]*: /, "");
+      showError(`We could not read this photo: ${reason}`);
       return;
     }
     showResults(record);

@@ -7,7 +7,8 @@
 // Run 1: upload the photo, wait for the results, read the reading table, the cards per region
 // (category, name, whether the picture loaded) and the record the page received.
 // Run 2: "Try another photo" with the keyboard, then a file named .jpg that is not an image.
-// Run 3: a plain grey picture (nobody in it). Run 4: the API unreachable. Each: the error shown.
+// Run 3: a plain grey picture (nobody in it). Run 4: a corrupt JPEG (the workflow's FAILED).
+// Run 5: a file over 10 MB. Run 6: the API unreachable. Each: the error message shown.
 import { chromium } from "playwright-core";
 import { parseArgs } from "node:util";
 
@@ -117,7 +118,22 @@ try {
   await page.waitForSelector("#error:not([hidden]), #results:not([hidden])", { timeout });
   out.nobody_error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
 
-  // --- run 4: the API unreachable (requests to it fail at the network level) ---
+  // --- run 4: a JPEG header then garbage: passes the page's check, the workflow says FAILED ---
+  await page.setInputFiles("#file", {
+    name: "broken.jpg", mimeType: "image/jpeg",
+    buffer: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 0x41)]),
+  });
+  await page.waitForSelector("#error:not([hidden]), #results:not([hidden])", { timeout });
+  out.failed_error = await page.$eval("#error", (e) => (e.hidden ? null : e.textContent));
+
+  // --- run 5: over 10 MB: refused on the page before any upload ---
+  const big = Buffer.alloc(10 * 1024 * 1024 + 1, 0);
+  big.set([0xff, 0xd8, 0xff, 0xe0]);
+  await page.setInputFiles("#file", { name: "huge.jpg", mimeType: "image/jpeg", buffer: big });
+  await page.waitForSelector("#error:not([hidden])", { timeout: 10000 });
+  out.too_large_error = await page.$eval("#error", (e) => e.textContent);
+
+  // --- run 6: the API unreachable (requests to it fail at the network level) ---
   await page.route(/\/uploads$/, (route) => route.abort("connectionrefused"));
   await page.setInputFiles("#file", opt.photo);
   await page.waitForSelector("#error:not([hidden])", { timeout: 10000 });

@@ -142,5 +142,10 @@ def test_page_reads_a_photo_and_reports_every_error(served):
     assert "is not an image we can read" in seen["bad_file_error"]
     # Run 3: a real image with nobody in it: the workflow's NO_PERSON message.
     assert seen["nobody_error"] and "Nobody was found" in seen["nobody_error"]
-    # Run 4: the API cannot be reached.
+    # Run 4: a corrupt JPEG gets through the page's check; the workflow records FAILED and why.
+    assert seen["failed_error"] and seen["failed_error"].startswith("We could not read this photo: "), \
+        seen["failed_error"]
+    # Run 5: too large, refused before uploading.
+    assert "is too large (10.1 MB): the limit is 10 MB" in seen["too_large_error"]
+    # Run 6: the API cannot be reached.
     assert "cannot be reached" in seen["unreachable_error"]
