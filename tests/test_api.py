@@ -298,3 +298,15 @@ def test_throttled_storage_is_a_503_to_retry():
     response = build_app(store=None, results=Busy()).resolve(api_event("api_get_recommendations"), Context())
     assert response["statusCode"] == 503 and response["multiValueHeaders"]["Retry-After"] == ["2"]
     assert "try again" in json.loads(response["body"])["message"]
+
+
+def test_failed_record_says_why(handler):
+    from lookmatch.aws import ResultsTable
+
+    ResultsTable().update("bad1", status="FAILED", stage="done", error="BadImage",
+                          message="not an image: unrecognised format (12 bytes)")
+    status, answer, _ = call(handler, api_event("api_get_recommendations", photo_id="bad1"))
+    assert status == 200
+    assert (answer["status"], answer["error"], answer["message"]) == (
+        "FAILED", "BadImage", "not an image: unrecognised format (12 bytes)")
+    assert answer["annotated_url"] is None and answer["recommendations"]["upper"] == []
