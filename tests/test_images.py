@@ -111,6 +111,14 @@ def test_truncated_jpeg():
         decode_image(data[: len(data) // 2])
 
 
+@pytest.mark.parametrize("cut", [10, 100, 300])
+def test_jpeg_cut_inside_its_header(cut):
+    """Pillow raises a bare OSError while still reading the header: it must become BadImage."""
+    data = encode(Image.fromarray(np.zeros((64, 64, 3), np.uint8)), "JPEG", quality=90)
+    with pytest.raises(BadImage, match="truncated"):
+        decode_image(data[:cut])
+
+
 @pytest.mark.parametrize("width,height", [(30000, 30000), (8000, 6000), (25000, 100)])
 def test_huge_image_refused_from_header_without_decoding(width, height):
     data = png_header_only(width, height)

@@ -40,6 +40,8 @@ def decode_image(data: bytes, max_side: int | None = None) -> np.ndarray:
         raise BadImage(f"image too large: {err}") from err
     except UnidentifiedImageError as err:
         raise BadImage(f"not an image: unrecognised format ({len(data)} bytes)") from err
+    except (OSError, SyntaxError, ValueError) as err:  # a header cut short: "Truncated File Read"
+        raise BadImage(f"image header is truncated or corrupt: {err}") from err
     width, height = img.size  # from the header only; nothing decoded yet
     if width < 1 or height < 1:
         raise BadImage(f"image has no pixels ({width}x{height})")
