@@ -11,19 +11,19 @@ import pytest
 
 from lookmatch.config import REPO_ROOT, model_dir
 from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
-from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, PAD_VALUE, GarmentModel, garment_model, to_model_input
+from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, GarmentModel, garment_model, to_model_input
 from lookmatch.images import load_image
 
 SAMPLES = REPO_ROOT / "samples" / "photos"
 needs_model = pytest.mark.skipif(not (model_dir() / "garments_int8.tflite").is_file(), reason="garment model absent")
 
 
-def test_letterbox_keeps_aspect_and_pads_grey():
+def test_model_input_fills_the_square_top_to_bottom():
     tall = np.zeros((300, 100, 3), np.uint8)
+    tall[:150] = (255, 0, 0)  # top half red, bottom half black
     out = to_model_input(tall)
     assert out.shape == (INPUT_SIZE, INPUT_SIZE, 3) and out.dtype == np.uint8
-    assert (out[:, :INPUT_SIZE // 3 - 2] == PAD_VALUE).all() and (out[:, -(INPUT_SIZE // 3 - 2):] == PAD_VALUE).all()
-    assert (out[:, INPUT_SIZE // 2] == 0).all()
+    assert (out[: INPUT_SIZE // 2 - 1, :, 0] == 255).all() and (out[INPUT_SIZE // 2 + 1:] == 0).all()
     assert to_model_input(np.zeros((1, 1, 3), np.uint8)).shape == (INPUT_SIZE, INPUT_SIZE, 3)
     with pytest.raises(ValueError):
         to_model_input(np.zeros((0, 5, 3), np.uint8))

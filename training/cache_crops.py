@@ -1,7 +1,7 @@
 """Run the REAL pose pipeline over ccp and peta photos and cache the model-input crops.
 
 For every photo of ccp and peta (all splits), lookmatch.pipeline.read_pose gives the main
-person's upper / lower / whole boxes; each crop is letterboxed exactly as at inference
+person's upper / lower / whole boxes; each crop is prepared exactly as at inference
 (lookmatch.garments.to_model_input) and stored with its labels from lookmatch.datasets. Clothing
 product photos are stored whole (one garment each; no pose). Output, per dataset:
 training/cache/crops_<dataset>.npz with
@@ -14,6 +14,8 @@ for those, in train/val only, fixed bands of the photo stand in for the boxes (t
 already a whole-body crop). Test crops are always the pipeline's own.
 A crop is labelled only for its own region's head (the whole-body crop also for gender).
 Run (runtime venv, ~10-15 min for both): .venv/bin/python training/cache_crops.py [ccp peta clothing]
+`--reuse-pose` takes the boxes of a previous run from pose_<dataset>.json instead of running the
+pose pipeline again (when only the crop preparation changed).
 """
 from __future__ import annotations
 
@@ -43,8 +45,19 @@ def label_row(truth: datasets.Truth, region: str) -> dict[str, int]:
     return row
 
 
-def cache(dataset: str) -> None:
+class SavedPose:
+    """A pose_<dataset>.json entry standing in for read_pose's answer (--reuse-pose)."""
+
+    def __init__(self, entry):
+        from lookmatch.regions import Box
+
+        self.person = entry["person"]
+        self.boxes = {k: Box(**b) if b else None for k, b in entry["boxes"].items()}
+
+
+def cache(dataset: str, reuse_pose: bool = False) -> None:
     truths = datasets.load(dataset)
+    saved = json.loads((CACHE / f"pose_{dataset}.json").read_text()) if reuse_pose and dataset != "clothing" else None
     rows, images, poses = [], [], {}
     start = time.time()
     if dataset != "clothing":
@@ -59,7 +72,7 @@ def cache(dataset: str) -> None:
             region = next(r for r in ("upper", "lower", "whole") if truth.label(r))
             crops = {region: rgb}
         else:
-            pose = read_pose(rgb)
+            pose = SavedPose(saved[truth.key]) if saved is not None else read_pose(rgb)
             poses[truth.key] = {"person": pose.person, "split": truth.split,
                                 "boxes": {k: b.model_dump() if b else None for k, b in pose.boxes.items()}}
             crops = {r: pose.boxes[r].crop(rgb) for r in ("upper", "lower", "whole") if pose.boxes.get(r)}
@@ -88,5 +101,6 @@ def cache(dataset: str) -> None:
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or ["clothing", "ccp", "peta"]:
-        cache(name)
+    reuse = "--reuse-pose" in sys.argv
+    for name in [a for a in sys.argv[1:] if not a.startswith("--")] or ["clothing", "ccp", "peta"]:
+        cache(name, reuse)

@@ -3,7 +3,7 @@
 Input: training/cache/crops_{ccp,peta,clothing}.npz (training/cache_crops.py: the real pose
 pipeline's crops, letterboxed as at inference). Steps:
 1. Frozen stem: ImageNet MobileNetV2 features[:18] (to 5x5x320 at 160 px) run ONCE over every
-   train/val crop and its mirror image (the augmentation), cached as float16.
+   train/val crop (with --mirrors also its mirror image), cached as float16.
 2. Fine-tune features[18] (the last 1x1 conv to 1280 channels; BatchNorm statistics frozen) + four
    linear heads on the pooled 1280-d feature (deeper fine-tuning measured 25-80 ms per sample per
    step on this shared 2-core machine: too slow for the budget): upper (5), lower (4), whole (3), gender (2). A crop trains only the heads it is
@@ -39,7 +39,7 @@ MODELS = HERE.parent / "layers" / "models"
 HEADS = {"upper": 5, "lower": 4, "whole": 3, "gender": 2}
 SIZE, SPLIT_AT, EMBEDDING = 160, 18, 128
 EPOCHS, BATCH, LR = 6, 64, 3e-3  # LR: heads; the pretrained conv gets LR / 10
-CALIBRATION = 400
+CALIBRATION = 200
 SEED = 0
 
 
@@ -123,6 +123,7 @@ def main():
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--mirrors", action="store_true", help="add mirror images (doubles the stem time)")
     args = parser.parse_args()
     epochs = args.epochs
     torch.manual_seed(SEED)
@@ -136,15 +137,17 @@ def main():
 
     model = GarmentNet(mobilenet_v2_imagenet())
     model.eval()
-    stem_cache = CACHE / f"stem_{SPLIT_AT}_{SIZE}.pt"  # reused by later runs on the same crops
+    # Reused by later runs on the same crops (same crop files, same mirror setting).
+    stem_cache = CACHE / f"stem_{SPLIT_AT}_{SIZE}.pt"
+    stamp = [args.mirrors] + [(CACHE / f"crops_{ds}.npz").stat().st_mtime for ds in ("ccp", "peta", "clothing")]
     saved = torch.load(stem_cache) if stem_cache.is_file() else None
-    if saved is not None and saved["n"] == (int(train.sum()), int(val.sum())):
+    if saved is not None and saved["stamp"] == stamp:
         feats_tr, feats_va = saved["train"], saved["val"]
     else:
-        feats_tr = stem_features(model, data["x"][train])
+        feats_tr = stem_features(model, data["x"][train], mirrors=args.mirrors)
         feats_va = stem_features(model, data["x"][val], mirrors=False)
-        torch.save({"n": (int(train.sum()), int(val.sum())), "train": feats_tr, "val": feats_va}, stem_cache)
-    ys_tr = {h: np.tile(data[f"y_{h}"][train], 2) for h in HEADS}
+        torch.save({"stamp": stamp, "train": feats_tr, "val": feats_va}, stem_cache)
+    ys_tr = {h: np.tile(data[f"y_{h}"][train], 2 if args.mirrors else 1) for h in HEADS}
     ys_va = {h: data[f"y_{h}"][val] for h in HEADS}
     print(f"stem features in {time.time() - t0:.0f} s", flush=True)
 
@@ -191,7 +194,7 @@ def main():
     # Embedding: PCA of pooled features (train crops, unflipped), whitening off.
     with torch.no_grad():
         pooled = torch.cat([model.pooled_from_stem(feats_tr[i:i + 256].float())
-                            for i in range(0, len(feats_tr) // 2, 256)])
+                            for i in range(0, len(feats_tr) // (2 if args.mirrors else 1), 256)])
     mean = pooled.mean(0)
     _, _, v = torch.linalg.svd(pooled - mean, full_matrices=False)
     comps = v[:EMBEDDING]

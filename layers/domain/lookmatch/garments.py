@@ -1,8 +1,8 @@
 """The garment model: label + score + embedding + colour for a body crop; embed() for product photos.
 
 One full-int8 TFLite model (layers/models/garments_int8.tflite, card in layers/models/garments.md,
-rebuilt by training/) takes one crop, letterboxed to INPUT_SIZE x INPUT_SIZE, NHWC float RGB in
-0..255, and gives five outputs, told apart by their length (the converter's output order is not a
+rebuilt by training/) takes one crop, resized (stretched) to INPUT_SIZE x INPUT_SIZE, NHWC float
+RGB in 0..255, and gives five outputs, told apart by their length (the converter's output order is not a
 contract): upper logits (5, contract.UPPER order), lower (4, LOWER), whole (3, WHOLE), gender
 (2, GENDERS; body-based, meant for the whole-body crop) and an L2-normalised embedding
 (EMBEDDING_SIZE) for ranking inventory items by cosine similarity.
@@ -23,7 +23,6 @@ from .runtime import TFLiteModel
 MODEL_FILE = "garments_int8.tflite"
 INPUT_SIZE = 160
 EMBEDDING_SIZE = 128
-PAD_VALUE = 128  # letterbox grey
 HEAD_CLASSES: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
 
 
@@ -36,20 +35,16 @@ class GarmentReading(BaseModel):
 
 
 def to_model_input(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
-    """Letterbox an (H, W, 3) uint8 crop into (size, size, 3) uint8, aspect kept, grey padding.
+    """Resize an (H, W, 3) uint8 crop to (size, size, 3) uint8, aspect NOT kept.
 
+    Stretched, not letterboxed: a whole-body crop is about three times taller than wide, and
+    letterboxing left the person ~35 px wide in a 160 px input (measured: much worse on val).
     Training caches exactly this (training/cache_crops.py), so training matches inference.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ValueError(f"expected an RGB crop (H, W, 3), got shape {rgb.shape}")
-    h, w = rgb.shape[:2]
-    scale = size / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    out = np.full((size, size, 3), PAD_VALUE, np.uint8)
-    y, x = (size - nh) // 2, (size - nw) // 2
-    out[y:y + nh, x:x + nw] = resized
-    return out
+    shrink = rgb.shape[0] * rgb.shape[1] > size * size
+    return cv2.resize(np.ascontiguousarray(rgb), (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
