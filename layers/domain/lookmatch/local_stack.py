@@ -54,7 +54,7 @@ def quiet_server_logs() -> None:
     import warnings
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message="Tried to parse AWS::S3::BucketPolicy")
 
 
