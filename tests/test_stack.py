@@ -17,6 +17,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from lookmatch import pipeline, stages
+from lookmatch.config import REPO_ROOT
 from lookmatch.contract import Labelled, Prediction
 from lookmatch.inventory import Colour, InventoryItem
 from lookmatch.local_stack import LocalStack
@@ -123,14 +124,21 @@ def fake_recommend_handler(event, context):
 
 @pytest.fixture(scope="module")
 def stack():
+    """The local stack with an inventory: the demo catalog (real embeddings) when the real
+    classifier runs, else hand-made items whose embeddings match FakeReading's."""
     with LocalStack() as s:
         from lookmatch.aws import InventoryTable
 
-        table = InventoryTable(s.inventory_table)
-        for it in [item("UP-NEAR", "outerwear", "female", unit(0)), item("UP-FAR", "outerwear", "unisex", unit(3)),
-                   item("UP-MEN", "outerwear", "male", unit(0)), item("UP-NOSTOCK", "outerwear", "female", unit(0), 0),
-                   item("SK-1", "skirt", "female", unit(1)), item("DR-1", "dress", "female", unit(2))]:
-            table.put_item(it)
+        if REAL_CLASSIFY:
+            catalog = REPO_ROOT / "samples" / "catalog"
+            s.import_catalog(catalog / "catalog.csv", catalog / "images", progress=False)
+        else:
+            table = InventoryTable(s.inventory_table)
+            for it in [item("UP-NEAR", "outerwear", "female", unit(0)), item("UP-FAR", "outerwear", "unisex", unit(3)),
+                       item("UP-MEN", "outerwear", "male", unit(0)),
+                       item("UP-NOSTOCK", "outerwear", "female", unit(0), 0),
+                       item("SK-1", "skirt", "female", unit(1)), item("DR-1", "dress", "female", unit(2))]:
+                table.put_item(it)
         yield s
 
 
@@ -177,8 +185,15 @@ def test_happy_path_records_done_with_predictions_and_recommendations(stack, fun
     pose = pipeline.PoseReading.model_validate_json(stack.get_bytes(f"derived/{photo_id}/pose.json"))
     annotated = Image.open(io.BytesIO(stack.get_bytes(record["annotated_key"])))
     assert pose.person and annotated.format == "JPEG" and annotated.size == (pose.width, pose.height)
-    if not REAL_CLASSIFY:
-        recs = record["recommendations"]
+    recs = record["recommendations"]
+    if REAL_CLASSIFY:
+        # The demo catalog has items of every category for every gender: each predicted region gets some.
+        pred = record["predictions"]
+        wanted = ["whole"] if pred["whole"] and pred["whole"]["label"] in ("dress", "jumpsuit") else \
+            [r for r in ("upper", "lower") if pred[r]]
+        assert wanted and all(recs[r] for r in wanted)
+        assert all(item["category"] == pred[r]["label"] for r in wanted for item in recs[r])
+    else:
         # female + unisex, in stock, ranked by cosine: the near one first; no male, no stock-0 item.
         assert [r["sku"] for r in recs["upper"]] == ["UP-NEAR", "UP-FAR"]
         assert [r["sku"] for r in recs["lower"]] == ["SK-1"] and recs["whole"] == []
