@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import mimetypes
+import signal
 import sys
 import time
 import uuid
@@ -123,6 +124,10 @@ def make_handler(api, web_dir: Path):
     return Handler
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(args) -> int:
     from ..local_stack import log
 
@@ -135,6 +140,7 @@ def serve(args) -> int:
             f"S3 at {stack.endpoint}; web/: {'yes' if WEB_DIR.is_dir() else 'absent'}); Ctrl-C stops")
         # One machine-readable line on stdout for scripts and tests that start the server.
         print(f"LOOKMATCH_SERVE_URL=http://{host}:{port}/", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
         try:
             server.serve_forever()
         except KeyboardInterrupt:
