@@ -2,7 +2,7 @@
 
 The fast checks use aws-sam-translator (the transform `sam deploy` runs) and cfn-lint on the
 transformed template with the state machine inlined. `sam validate --lint` and asl-validator (a
-statelint equivalent from npm) run when installed: .ci/run installs them (.venv-sam, .tools).
+statelint equivalent from npm) run when installed: `make tools` installs them (.venv-sam, .tools).
 """
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def _tool(*candidates) -> str | None:
 def test_sam_validate_and_lint():
     sam_cli = _tool(REPO_ROOT / ".venv-sam" / "bin" / "sam", shutil.which("sam"))
     if sam_cli is None:
-        pytest.skip("aws-sam-cli not installed (.ci/run installs it: python3.11 -m venv .venv-sam && "
+        pytest.skip("aws-sam-cli not installed (`make tools` installs it: python3.11 -m venv .venv-sam && "
                     ".venv-sam/bin/pip install aws-sam-cli)")
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     for extra in ([], ["--lint"]):
@@ -164,6 +164,6 @@ def test_sam_validate_and_lint():
 def test_asl_validator_statelint_equivalent():
     tool = _tool(REPO_ROOT / ".tools" / "node_modules" / ".bin" / "asl-validator", shutil.which("asl-validator"))
     if tool is None:
-        pytest.skip("asl-validator not installed (.ci/run installs it: npm install --prefix .tools asl-validator@4.0.0)")
+        pytest.skip("asl-validator not installed (`make tools` installs it: npm install --prefix .tools asl-validator@4.0.0)")
     done = subprocess.run([tool, "--json-path", str(ASL)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
