@@ -145,10 +145,10 @@ def main() -> None:
     sizes = {p.name: p.stat().st_size for p in sorted(model_dir().rglob("*.tflite"))}
     for name, size in sizes.items():
         print(f"  {name:<52}{size / 1e6:>7.2f} MB")
-    print(f"  {"shipped in all":<52}{sum(sizes.values()) / 1e6:>7.2f} MB")
+    print(f"  {'shipped in all':<52}{sum(sizes.values()) / 1e6:>7.2f} MB")
     for f in (GARMENTS_FLOAT, GENDER_FLOAT):
         if (args.float_models / f).is_file():
-            print(f"  {f + " (float, not shipped)":<52}{(args.float_models / f).stat().st_size / 1e6:>7.2f} MB")
+            print(f"  {f + ' (float, not shipped)':<52}{(args.float_models / f).stat().st_size / 1e6:>7.2f} MB")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (this process, all variants loaded in turn): {peak:.0f} MB")
 
