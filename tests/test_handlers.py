@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from lookmatch import stages
 from lookmatch.aws import InventoryTable, ResultsTable, S3Store, Settings, embedding_from_bytes
 from lookmatch.config import REPO_ROOT
-from lookmatch.inventory import Colour, InventoryItem
+from lookmatch.contract import Colour
+from lookmatch.inventory import InventoryItem
 from lookmatch.local_stack import LocalStack
 from lookmatch.pipeline import PoseReading
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from lookmatch.contract import Labelled
-from lookmatch.inventory import Colour, InventoryItem
+from lookmatch.contract import Colour
+from lookmatch.inventory import InventoryItem
 from lookmatch.recommend import colour_closeness, cosine, recommend
 
 GREY = {"name": "grey", "hex": "#808080"}

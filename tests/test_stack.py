@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from lookmatch import pipeline, stages
 from lookmatch.config import REPO_ROOT
 from lookmatch.contract import Labelled, Prediction
-from lookmatch.inventory import Colour, InventoryItem
+from lookmatch.contract import Colour
+from lookmatch.inventory import InventoryItem
 from lookmatch.local_stack import LocalStack
 
 

@@ -22,7 +22,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
 from pydantic import BaseModel, ConfigDict, Field
 
-from .inventory import Colour, InventoryItem, gender_category
+from .contract import Colour
+from .inventory import InventoryItem, gender_category
 from .stages import RESULT_TTL_SECONDS, TransientError
 
 # Error codes that mean "try again later", not "this request is wrong".

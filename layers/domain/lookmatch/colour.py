@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .inventory import Colour
+from .contract import Colour
 
 # Fraction of the crop's width / height kept around the centre.
 CENTRE_W, CENTRE_H = 0.5, 0.6

@@ -1,7 +1,7 @@
 """The label contract of DESIGN.md: exactly these strings, and the per-photo prediction."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 GENDERS = ("female", "male")
 UPPER = ("t-shirt", "shirt", "sweater", "outerwear", "top")
@@ -15,6 +15,14 @@ class Labelled(BaseModel):
     model_config = ConfigDict(frozen=True)
     label: str
     score: float
+
+
+class Colour(BaseModel):
+    """A garment's colour: a palette name and the measured sRGB hex (lookmatch.colour measures it)."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    hex: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
 
 
 class Prediction(BaseModel):

@@ -16,8 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .colour import dominant_colour
-from .contract import GARMENT_LABELS, GENDERS, Labelled
-from .inventory import Colour
+from .contract import GARMENT_LABELS, GENDERS, Colour, Labelled
 from .runtime import TFLiteModel
 
 MODEL_FILE = "garments_int8.tflite"

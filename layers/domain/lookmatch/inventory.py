@@ -33,7 +33,7 @@ from typing import Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .contract import LOWER, UPPER
+from .contract import LOWER, UPPER, Colour
 
 # Item categories: every garment label of the contract except `separates` (not a garment).
 ITEM_CATEGORIES = UPPER + LOWER + ("dress", "jumpsuit")
@@ -66,12 +66,6 @@ class CatalogRow(BaseModel):
         if Path(value).is_absolute() or ".." in Path(value).parts:
             raise ValueError("must be a path inside the images folder")
         return value
-
-
-class Colour(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    name: str
-    hex: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
 
 
 class InventoryItem(BaseModel):
