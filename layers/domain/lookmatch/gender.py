@@ -42,8 +42,8 @@ EYE_DIST = 0.375
 OVERSAMPLE = 4
 FACE_SCORE = 0.6
 MIN_EYE_DIST = 6.0  # pixels in the photo
-# Fitted on PETA val (`training/gender/evaluate.py --split val`) with the garment model of
-# the shipped int8 garment model: body head 82.4% right on PETA val, mean score 0.888 -> 0.836.
+# Fitted on PETA val (`training/gender/evaluate.py --split val`) with the shipped int8 garment
+# model: body head 82.4% right on PETA val, mean score 0.888 -> 0.836.
 # On street photos the body head is far weaker (57% on ccp test, model card): refit it when the
 # garment model changes.
 BODY_SHRINK = 0.84
