@@ -34,8 +34,13 @@ def _lab(rgb_uint8: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(px, cv2.COLOR_RGB2Lab).reshape(-1, 3)
 
 
+def hex_to_lab(*values: str) -> np.ndarray:
+    """"#rrggbb" colours -> (N, 3) CIELAB."""
+    return _lab(np.array([[int(v[i:i + 2], 16) for i in (1, 3, 5)] for v in values], np.uint8))
+
+
 _PALETTE_NAMES = list(PALETTE)
-_PALETTE_LAB = _lab(np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in PALETTE.values()], np.uint8))
+_PALETTE_LAB = hex_to_lab(*PALETTE.values())
 
 
 def _skin(rgb: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Decode an uploaded photo to an upright RGB array, refusing what is not a sane image.
+"""Decode an uploaded photo to an upright RGB array, refusing what is not a sane image; encode JPEGs.
 
 Size limits are checked from the header, before any pixel is decoded, so a decompression bomb
 (a tiny file that claims 30000x30000 pixels) fails fast without allocating memory.
@@ -79,6 +79,13 @@ def load_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
         return decode_image(data, max_side)
     except BadImage as err:
         raise BadImage(f"{path.name}: {err}") from err
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
+    """(H, W, 3) uint8 RGB -> JPEG bytes (annotated pictures, inventory photos)."""
+    out = io.BytesIO()
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

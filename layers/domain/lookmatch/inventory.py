@@ -204,8 +204,6 @@ def _jpeg_bytes(path: Path, rgb: np.ndarray) -> bytes:
     data = path.read_bytes()
     if data[:3] == b"\xff\xd8\xff":
         return data
-    from PIL import Image
+    from .images import encode_jpeg  # here, not at the top: the API function has no OpenCV
 
-    out = io.BytesIO()
-    Image.fromarray(rgb).save(out, format="JPEG", quality=90)
-    return out.getvalue()
+    return encode_jpeg(rgb, quality=90)

@@ -81,6 +81,11 @@ class Detection:
     score: float
 
 
+def sigmoid(logits: np.ndarray, clip: float) -> np.ndarray:
+    """Logistic function on float64 logits clipped to +-clip (as MediaPipe does; no overflow)."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -clip, clip)))
+
+
 def decode_ssd(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, scale: float,
                num_keypoints: int, threshold: float) -> list[Detection]:
     """Raw SSD outputs -> detections above the threshold (before NMS).
@@ -88,8 +93,7 @@ def decode_ssd(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, 
     regressors (N, 4 + 2K): box centre offset and size, then keypoints, all in input pixels
     (`scale`) relative to the anchor centre; logits (N,) -> sigmoid score (clipped at +-100).
     """
-    logits = np.clip(logits.reshape(-1).astype(np.float64), -100.0, 100.0)
-    scores = 1.0 / (1.0 + np.exp(-logits))
+    scores = sigmoid(logits.reshape(-1), clip=100.0)
     keep = np.nonzero(scores >= threshold)[0]
     dets = []
     for i in keep:
@@ -266,9 +270,8 @@ class PoseEstimator:
         raw, flag = out[0].reshape(-1, 5), float(out[1].reshape(-1)[0])
         inverse = cv2.invertAffineTransform(matrix)
         xy = raw[:, :2] @ inverse[:, :2].T + inverse[:, 2]
-        logits = np.clip(raw[:NUM_LANDMARKS, 3:5].astype(np.float64), -60.0, 60.0)
-        sig = 1.0 / (1.0 + np.exp(-logits))
-        lm = np.concatenate([xy[:NUM_LANDMARKS], raw[:NUM_LANDMARKS, 2:3] * side / n, sig], axis=1)
+        visibility_presence = sigmoid(raw[:NUM_LANDMARKS, 3:5], clip=60.0)
+        lm = np.concatenate([xy[:NUM_LANDMARKS], raw[:NUM_LANDMARKS, 2:3] * side / n, visibility_presence], axis=1)
         aux = xy[NUM_LANDMARKS:NUM_LANDMARKS + 2]  # hip centre and full-body point for a new ROI
         return Person(lm, score, flag, (float(hip[0]), float(hip[1])), side, angle, aux)
 

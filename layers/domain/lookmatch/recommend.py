@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .colour import _lab
+from .colour import hex_to_lab
 from .inventory import InventoryItem
 
 WHOLE_BODY_ITEMS = ("dress", "jumpsuit")
@@ -96,10 +96,7 @@ def _hex(colour: Any) -> str:
 
 def colour_closeness(hex_a: str, hex_b: str) -> float:
     """1 for the same colour, falling linearly to 0 at COLOUR_FAR apart in CIELAB (CIE76)."""
-    distance = float(np.linalg.norm(hex_to_lab(hex_a) - hex_to_lab(hex_b)))
+    lab_a, lab_b = hex_to_lab(hex_a, hex_b)
+    distance = float(np.linalg.norm(lab_a - lab_b))
     return max(0.0, 1.0 - distance / COLOUR_FAR)
 
-
-def hex_to_lab(value: str) -> np.ndarray:
-    """"#rrggbb" -> CIELAB, with the garment colour module's conversion."""
-    return _lab(np.array([[int(value[i:i + 2], 16) for i in (1, 3, 5)]], dtype=np.uint8))[0]

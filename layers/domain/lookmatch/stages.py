@@ -11,14 +11,12 @@ Progress for the client: while PROCESSING the record's `stage` is "pose", then "
 """
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # the API's presigned POST allows no more either
@@ -97,7 +95,7 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
     Nobody in the photo: the record becomes NO_PERSON here (with a message) and `person` is False,
     so the state machine stops without classifying. A bad file raises BadUpload / BadImage.
     """
-    from .images import decode_image
+    from .images import decode_image, encode_jpeg
 
     if read_pose is None:
         from .pipeline import read_pose
@@ -114,7 +112,7 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
     pose = read_pose(rgb)
     pose_key, annotated_key = derived_key(photo_id, "pose.json"), derived_key(photo_id, "annotated.jpg")
     store.put_bytes(pose_key, pose.model_dump_json().encode(), "application/json")
-    store.put_bytes(annotated_key, jpeg_bytes(annotate(rgb, pose)), "image/jpeg")
+    store.put_bytes(annotated_key, encode_jpeg(annotate(rgb, pose)), "image/jpeg")
     out = {"photo_id": photo_id, "person": bool(pose.person), "people_count": int(pose.people_count),
            "pose_key": pose_key, "annotated_key": annotated_key}
     if pose.person:
@@ -133,7 +131,7 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
                        classify: Callable | None = None, annotate: Callable | None = None) -> dict:
     """Read the photo and its pose back, classify the regions, write reading.json, and redraw
     annotated.jpg with the labels (the Pose stage's picture has the boxes only)."""
-    from .images import decode_image
+    from .images import decode_image, encode_jpeg
     from .pipeline import PoseReading
 
     if classify is None:
@@ -149,7 +147,7 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
               if (g := getattr(reading, region, None)) is not None}
     if getattr(reading, "gender", None) is not None:
         labels["head"] = f"{reading.gender.label} {reading.gender.score:.2f}"
-    store.put_bytes(derived_key(photo_id, "annotated.jpg"), jpeg_bytes(annotate(rgb, pose, labels)), "image/jpeg")
+    store.put_bytes(derived_key(photo_id, "annotated.jpg"), encode_jpeg(annotate(rgb, pose, labels)), "image/jpeg")
     return {"reading_key": reading_key}
 
 
@@ -211,14 +209,6 @@ def failure_message(error: dict) -> str:
 # --- small helpers --------------------------------------------------------------------------------
 def image_name(key: str) -> str:
     return PurePosixPath(key).name
-
-
-def jpeg_bytes(rgb: np.ndarray, quality: int = 85) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(out, format="JPEG", quality=quality)
-    return out.getvalue()
 
 
 def _plain(colour: Any) -> dict:
