@@ -87,3 +87,10 @@ def test_sample_photos_ground_truth():
     assert test["1065"].upper == "t-shirt" and test["1065"].lower == "jeans"
     assert test["1006"].whole == "dress"
     assert test["1039"].lower == "shorts"
+
+
+@needs_data
+def test_ccp_gender_is_known_for_test_photos_only():
+    rows = datasets.load("ccp")
+    judged = [t for t in rows if t.gender]
+    assert len(judged) > 300 and all(t.split == "test" for t in judged)  # never trained on

@@ -17,11 +17,9 @@ Writes training/cache/gender/chips_<dataset>.npz (utkface ~1 min, peta ~3 min on
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import time
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -46,10 +44,8 @@ def utkface_rows() -> list[tuple[str, str, str, str]]:
 
 
 def ccp_rows() -> list[tuple[str, str, str, str]]:
-    """ccp test photos with a gender judged by eye (ccp has no gender labels): ccp_test_gender_by_eye.json."""
-    labels = json.loads((Path(__file__).parent / "ccp_test_gender_by_eye.json").read_text())
-    split = datasets.read_split("ccp")
-    return [(k, str(data_dir() / "ccp" / "photos" / f"{k}.jpg"), split[k], g) for k, g in sorted(labels.items())]
+    """ccp test photos with a gender judged by eye (ccp has no gender labels; lookmatch.datasets)."""
+    return [(t.key, str(t.path), t.split, t.gender) for t in datasets.load("ccp") if t.gender]
 
 
 def peta_rows() -> list[tuple[str, str, str, str]]:

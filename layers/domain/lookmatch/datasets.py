@@ -14,6 +14,9 @@ ccp (street photos, tags and, for 748 photos, pixel masks):
   at least 1% of the photo and half the area of the largest lower garment (a dress tag with a few
   stray pixels next to trousers is separates).
 - Tags covering < 0.2% of a masked photo are ignored (annotation crumbs).
+- gender: ccp has none. For the TEST photos only, a gender judged by eye
+  (training/gender/ccp_test_gender_by_eye.json, 328 photos; see training/gender/README.md), so
+  gender on street photos can be scored; never used for training or for choosing anything.
 peta (low-resolution pedestrians; research-only licence):
 - lower: Jeans -> jeans (also with Trousers), Trousers/Capri -> pants, Shorts/HotPants -> shorts
   (Jeans + Shorts: denim shorts -> shorts), ShortSkirt/LongSkirt -> skirt; other mixes unknown.
@@ -59,6 +62,7 @@ CCP_LOWER = {"pants": "pants", "leggings": "pants", "jeans": "jeans", "shorts": 
 UPPER_OUTERMOST = ("outerwear", "sweater", "shirt", "t-shirt", "top")
 LOWER_OUTERMOST = ("skirt", "shorts", "jeans", "pants")
 MIN_TAG_AREA = 0.002
+CCP_GENDER_BY_EYE = REPO_ROOT / "training" / "gender" / "ccp_test_gender_by_eye.json"
 
 PETA_UPPER = {
     "upperBodyTshirt": "t-shirt", "upperBodyJacket": "outerwear", "upperBodySuit": "outerwear",
@@ -170,8 +174,10 @@ def _raw(dataset: str, root: Path) -> list[tuple[str, Path, str, dict]]:
     rows = []
     if dataset == "ccp":
         images = json.loads((root / "ccp" / "labels.json").read_text())["images"]
+        by_eye = json.loads(CCP_GENDER_BY_EYE.read_text())
         for key, entry in sorted(images.items()):
-            rows.append((key, root / "ccp" / "photos" / f"{key}.jpg", key, ccp_labels(entry)))
+            rows.append((key, root / "ccp" / "photos" / f"{key}.jpg", key,
+                         ccp_labels(entry) | {"gender": by_eye.get(key)}))
     elif dataset == "peta":
         for rec in json.loads((root / "peta" / "labels.json").read_text()):
             key = Path(rec["file"]).stem
