@@ -1,18 +1,25 @@
-"""Run the REAL pose pipeline over ccp and peta photos and cache the model-input crops.
+"""Run the REAL pose pipeline over ccp and peta photos and cache the crops, with some context.
 
 For every photo of ccp and peta (all splits), lookmatch.pipeline.read_pose gives the main
-person's upper / lower / whole boxes; each crop is prepared exactly as at inference
-(lookmatch.garments.to_model_input) and stored with its labels from lookmatch.datasets. Clothing
-product photos are stored whole (one garment each; no pose). Output, per dataset:
-training/cache/crops_<dataset>.npz with
-  x (N, S, S, 3) uint8, key, split, region (str), y_upper / y_lower / y_whole / y_gender (int,
-  index into the contract's labels; -1 = not labelled for this crop)
+person's upper / lower / whole boxes. Each box is stored with CONTEXT of its size around it
+(clipped to the photo), stretched to STORE x STORE, with `inner`: where the box itself lies in
+that view (x0, y0, x1, y1 as fractions). Training cuts randomly jittered boxes from the view
+(augmentation); evaluation cuts exactly `inner` and prepares it as at inference
+(lookmatch.garments.to_model_input). Clothing product photos are stored whole (one garment
+each; no pose; inner = the whole view). Output, per dataset: training/cache/crops_<dataset>.npz with
+  x (N, STORE, STORE, 3) uint8, inner (N, 4) float32, key, split, region (str),
+  y_upper / y_lower / y_whole / y_gender (int, index into the contract's labels; -1 = not
+  labelled for this crop)
 and training/cache/pose_<dataset>.json (person found, boxes) for the person-found rate.
 `source` says where a crop comes from: "pose" (the pipeline's box), "photo" (clothing), or
 "fallback": PETA photos are low-resolution pedestrian crops on which BlazePose often finds nobody;
 for those, in train/val only, fixed bands of the photo stand in for the boxes (the photo is
 already a whole-body crop). Test crops are always the pipeline's own.
 A crop is labelled only for its own region's head (the whole-body crop also for gender).
+ccp has no gender labels (its test photos have by-eye ones, lookmatch.datasets): for its train
+and val photos the face model's reading stands in where it is sure (a usable face, p >=
+PSEUDO_GENDER; the face model is ~98% right there, layers/models/gender_face.md), so the body
+gender head (the fallback for back views) also learns from street photos, not only PETA.
 Run (runtime venv, ~10-15 min for both): .venv/bin/python training/cache_crops.py [ccp peta clothing]
 `--reuse-pose` takes the boxes of a previous run from pose_<dataset>.json instead of running the
 pose pipeline again (when only the crop preparation changed).
@@ -29,20 +36,46 @@ import numpy as np
 from lookmatch import datasets
 from lookmatch.garments import HEAD_CLASSES, to_model_input
 from lookmatch.images import BadImage, load_image
+from lookmatch.regions import Box
 
 CACHE = Path(__file__).parent / "cache"
 HEADS = tuple(HEAD_CLASSES)
 # PETA fallback bands (fractions of the photo's height) where the pose pipeline finds nobody.
 FALLBACK = {"upper": (0.12, 0.55), "lower": (0.45, 1.0)}
+CONTEXT = 0.1  # of the box's width / height, on each side
+STORE = 256  # > the model's input: random crops of the view are resized down, not up
+PSEUDO_GENDER = 0.9
 
 
-def label_row(truth: datasets.Truth, region: str) -> dict[str, int]:
+def with_context(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """The box and CONTEXT around it, stretched to STORE x STORE, and where the box lies in it."""
+    h, w = rgb.shape[:2]
+    mx, my = CONTEXT * box.width, CONTEXT * box.height
+    view = Box.clipped(box.x0 - mx, box.y0 - my, box.x1 + mx, box.y1 + my, w, h)
+    inner = np.array([(box.x0 - view.x0) / view.width, (box.y0 - view.y0) / view.height,
+                      (box.x1 - view.x0) / view.width, (box.y1 - view.y0) / view.height], dtype=np.float32)
+    return to_model_input(view.crop(rgb), STORE), inner
+
+
+def label_row(truth: datasets.Truth, region: str, gender: str | None = None) -> dict[str, int]:
+    """Label indices for one crop; `gender` (a pseudo-label) stands in when the truth has none."""
     row = {h: -1 for h in HEADS}
     heads = ("whole", "gender") if region == "whole" else (region,)
     for head in heads:
-        if truth.label(head) is not None:
-            row[head] = HEAD_CLASSES[head].index(truth.label(head))
+        label = truth.label(head) or (gender if head == "gender" else None)
+        if label is not None:
+            row[head] = HEAD_CLASSES[head].index(label)
     return row
+
+
+def pseudo_gender(rgb: np.ndarray, pose, truth: datasets.Truth) -> str | None:
+    """The face model's gender for a ccp train/val photo when it is sure, else None."""
+    from lookmatch.gender import gender_model
+
+    if truth.dataset != "ccp" or truth.split == "test" or truth.gender or not pose.boxes.get("head"):
+        return None
+    reading = gender_model().predict(rgb, pose.boxes["head"])
+    return reading.label if reading is not None and reading.score >= PSEUDO_GENDER else None
 
 
 class SavedPose:
@@ -58,7 +91,7 @@ class SavedPose:
 def cache(dataset: str, reuse_pose: bool = False) -> None:
     truths = datasets.load(dataset)
     saved = json.loads((CACHE / f"pose_{dataset}.json").read_text()) if reuse_pose and dataset != "clothing" else None
-    rows, images, poses = [], [], {}
+    rows, images, inners, poses, pseudo = [], [], [], {}, 0
     start = time.time()
     if dataset != "clothing":
         from lookmatch.pipeline import read_pose
@@ -68,36 +101,41 @@ def cache(dataset: str, reuse_pose: bool = False) -> None:
         except BadImage as exc:
             print(f"skip {truth.path}: {exc}", flush=True)
             continue
+        h, w = rgb.shape[:2]
         if dataset == "clothing":
             region = next(r for r in ("upper", "lower", "whole") if truth.label(r))
-            crops = {region: rgb}
+            boxes = {region: Box(x0=0, y0=0, x1=w, y1=h)}
         else:
             pose = SavedPose(saved[truth.key]) if saved is not None else read_pose(rgb)
             poses[truth.key] = {"person": pose.person, "split": truth.split,
                                 "boxes": {k: b.model_dump() if b else None for k, b in pose.boxes.items()}}
-            crops = {r: pose.boxes[r].crop(rgb) for r in ("upper", "lower", "whole") if pose.boxes.get(r)}
+            boxes = {r: pose.boxes[r] for r in ("upper", "lower", "whole") if pose.boxes.get(r)}
             if not pose.person and dataset == "peta" and truth.split != "test":
-                h = rgb.shape[0]
-                crops = {"whole": rgb, "upper": rgb[int(FALLBACK["upper"][0] * h):int(FALLBACK["upper"][1] * h)],
-                         "lower": rgb[int(FALLBACK["lower"][0] * h):]}
+                boxes = {"whole": Box(x0=0, y0=0, x1=w, y1=h)} | {
+                    r: Box.clipped(0, top * h, w, bottom * h, w, h) for r, (top, bottom) in FALLBACK.items()}
         source = "photo" if dataset == "clothing" else "pose" if pose.person else "fallback"
-        for region, crop in crops.items():
-            labels = label_row(truth, region)
+        gender = None if dataset == "clothing" else pseudo_gender(rgb, pose, truth)
+        pseudo += gender is not None
+        for region, box in boxes.items():
+            labels = label_row(truth, region, gender)
             if all(v < 0 for v in labels.values()) and truth.split != "test":
                 continue  # nothing to learn from; test crops are all kept (person-level metrics)
             rows.append({"key": truth.key, "split": truth.split, "region": region, "source": source, **labels})
-            images.append(to_model_input(crop))
+            view, inner = with_context(rgb, box)
+            images.append(view)
+            inners.append(inner)
         if n % 200 == 0:
             print(f"{dataset}: {n}/{len(truths)} photos, {len(rows)} crops, {time.time() - start:.0f} s", flush=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(CACHE / f"crops_{dataset}.npz", x=np.stack(images),
+    np.savez(CACHE / f"crops_{dataset}.npz", x=np.stack(images), inner=np.stack(inners),
              **{k: np.array([r[k] for r in rows]) for k in ("key", "split", "region", "source")},
              **{f"y_{h}": np.array([r[h] for r in rows], dtype=np.int64) for h in HEADS})
     if poses:
         (CACHE / f"pose_{dataset}.json").write_text(json.dumps(poses))
     found = sum(p["person"] for p in poses.values())
     print(f"{dataset}: done, {len(rows)} crops from {len(truths)} photos in {time.time() - start:.0f} s"
-          + (f"; person found {found}/{len(poses)}" if poses else ""), flush=True)
+          + (f"; person found {found}/{len(poses)}" if poses else "")
+          + (f"; gender pseudo-labels {pseudo}" if pseudo else ""), flush=True)
 
 
 if __name__ == "__main__":

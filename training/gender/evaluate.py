@@ -133,12 +133,6 @@ def main() -> None:
                       f"body accuracy {body_right / max(1, len(body)):.4f}")
                 print(f"  overall (face, else body; no reading counts wrong): {(right + body_right) / split.sum():.4f}"
                       f"; on the {len(body) + ok.sum()} with a reading: {(right + body_right) / (len(body) + ok.sum()):.4f}")
-                scores = np.array([body[i].score for i in body])
-                if args.split == "val" and len(scores):
-                    # one-parameter calibration: mean shrunk score = body accuracy
-                    fit = (body_right / len(body) - 0.5) / max(1e-6, scores.mean() - 0.5)
-                    print(f"  body scores mean {scores.mean():.4f}: BODY_SHRINK fit {fit:.3f} "
-                          f"(lookmatch.gender has {G.BODY_SHRINK})")
 
 
 if __name__ == "__main__":
