@@ -1,7 +1,6 @@
 """Scoring predictions (lookmatch.evaluation) and the `lookmatch evaluate` command."""
 import json
 
-import numpy as np
 import pytest
 
 from lookmatch import datasets, evaluation

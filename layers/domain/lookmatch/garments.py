@@ -20,7 +20,7 @@ from .contract import GARMENT_LABELS, GENDERS, Colour, Labelled
 from .runtime import TFLiteModel
 
 MODEL_FILE = "garments_int8.tflite"
-INPUT_SIZE = 160
+INPUT_SIZE = 192
 EMBEDDING_SIZE = 128
 HEAD_CLASSES: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
 

@@ -80,7 +80,7 @@ def read_pose(rgb: np.ndarray, estimator: PoseEstimator | None = None) -> PoseRe
 class GenderOut(BaseModel):
     label: str
     score: float
-    source: str  # "face" | "body" (a body reading is less sure: its score is shrunk)
+    source: str  # "face" | "face+body" | "body" (a body reading alone is less sure: its score is shrunk)
 
 
 class Reading(BaseModel):
