@@ -210,10 +210,8 @@ def main():
         total = 0.0
         for b in range(batches):
             idx = order[b * BATCH:(b + 1) * BATCH]
-            x = views(x_tr[idx], in_tr[idx], augment=True, gen=gen)
-            with torch.no_grad():
-                s = model.stem(model.input(x))
-            p = model.dropout(F.adaptive_avg_pool2d(model.tail(s), 1).flatten(1))
+            # the stem's parameters need no gradient, so autograd records nothing there
+            p = model.dropout(model.pooled(views(x_tr[idx], in_tr[idx], augment=True, gen=gen)))
             loss = 0.0
             for h in HEADS:
                 y = y_tr[h][idx]
