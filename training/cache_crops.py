@@ -20,10 +20,7 @@ ccp has no gender labels (its test photos have by-eye ones, lookmatch.datasets):
 and val photos the face model's reading stands in where it is sure (a usable face, p >=
 PSEUDO_GENDER; the face model is ~98% right there, layers/models/gender_face.md), so the body
 gender head (the fallback for back views) also learns from street photos, not only PETA.
-Run (runtime venv, ~10-15 min for both): .venv/bin/python training/cache_crops.py [ccp peta clothing ccp_masks]
-`ccp_masks` (crops_ccp_masks.npz, source "mask"): extra TRAIN crops from the ccp pixel masks, the
-exact extent of the labelled upper / lower garments and of the person: the same street photos
-framed another way (more views per photo against over-fitting). Never val or test.
+Run (runtime venv, ~10-15 min for both): .venv/bin/python training/cache_crops.py [ccp peta clothing]
 `--reuse-pose` takes the boxes of a previous run from pose_<dataset>.json instead of running the
 pose pipeline again (when only the crop preparation changed).
 """
@@ -37,7 +34,6 @@ from pathlib import Path
 import numpy as np
 
 from lookmatch import datasets
-from lookmatch.config import data_dir
 from lookmatch.garments import HEAD_CLASSES, to_model_input
 from lookmatch.images import BadImage, load_image
 from lookmatch.regions import Box
@@ -49,7 +45,6 @@ FALLBACK = {"upper": (0.12, 0.55), "lower": (0.45, 1.0)}
 CONTEXT = 0.1  # of the box's width / height, on each side
 STORE = 256  # > the model's input: random crops of the view are resized down, not up
 PSEUDO_GENDER = 0.9
-MASK_MIN_PIXELS = 500  # a garment smaller than this in a mask is no crop
 
 
 def with_context(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
@@ -143,45 +138,7 @@ def cache(dataset: str, reuse_pose: bool = False) -> None:
           + (f"; gender pseudo-labels {pseudo}" if pseudo else ""), flush=True)
 
 
-def mask_box(mask: np.ndarray, tags: set[int]) -> Box | None:
-    """The box of the pixels whose label is in `tags` (1st-99th percentile: stray pixels dropped)."""
-    ys, xs = np.nonzero(np.isin(mask, list(tags)))
-    if len(xs) < MASK_MIN_PIXELS:
-        return None
-    (x0, x1), (y0, y1) = np.percentile(xs, [1, 99]), np.percentile(ys, [1, 99])
-    return Box.clipped(x0, y0, x1 + 1, y1 + 1, mask.shape[1], mask.shape[0])
-
-
-def cache_masks() -> None:
-    """Train crops cut from the ccp pixel masks (see the module docstring)."""
-    import cv2
-
-    meta = json.loads((data_dir() / "ccp" / "labels.json").read_text())
-    index = {name: i for i, name in enumerate(meta["label_names"])}
-    region_tags = {"upper": {index[t] for t in datasets.CCP_UPPER if t in index},
-                   "lower": {index[t] for t in datasets.CCP_LOWER if t in index},
-                   "whole": set(range(1, len(index)))}  # the person: every labelled pixel
-    rows, images, inners = [], [], []
-    truths = [t for t in datasets.load("ccp", "train") if meta["images"][t.key]["source"] == "pixel"]
-    for truth in truths:
-        rgb = load_image(truth.path)
-        mask = cv2.imread(str(truth.path.parent.parent / "masks" / f"{truth.key}.png"), cv2.IMREAD_UNCHANGED)
-        for region, tags in region_tags.items():
-            labels = label_row(truth, region)
-            box = mask_box(mask, tags)
-            if box is None or labels[region] < 0:
-                continue
-            rows.append({"key": truth.key, "split": "train", "region": region, "source": "mask", **labels})
-            view, inner = with_context(rgb, box)
-            images.append(view)
-            inners.append(inner)
-    np.savez(CACHE / "crops_ccp_masks.npz", x=np.stack(images), inner=np.stack(inners),
-             **{k: np.array([r[k] for r in rows]) for k in ("key", "split", "region", "source")},
-             **{f"y_{h}": np.array([r[h] for r in rows], dtype=np.int64) for h in HEADS})
-    print(f"ccp_masks: {len(rows)} crops from {len(truths)} train photos with masks", flush=True)
-
-
 if __name__ == "__main__":
     reuse = "--reuse-pose" in sys.argv
-    for name in [a for a in sys.argv[1:] if not a.startswith("--")] or ["clothing", "ccp", "peta", "ccp_masks"]:
-        cache_masks() if name == "ccp_masks" else cache(name, reuse)
+    for name in [a for a in sys.argv[1:] if not a.startswith("--")] or ["clothing", "ccp", "peta"]:
+        cache(name, reuse)

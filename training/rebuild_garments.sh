@@ -10,7 +10,7 @@ TRAIN=.venv-train/bin/python  # training venv: torch + litert-torch (training/re
 step() { local t=$SECONDS; echo "== $*"; "$@"; echo "== $1 ${*:2}: $((SECONDS - t)) s"; }
 step $RUN training/make_splits.py
 git diff --quiet -- training/splits || { echo "split files changed: the rule or the data moved" >&2; exit 1; }
-step $RUN training/cache_crops.py clothing ccp peta ccp_masks
+step $RUN training/cache_crops.py clothing ccp peta
 step $TRAIN training/train_garments.py
 step $RUN training/evaluate_model.py
 step $RUN training/fit_body_shrink.py  # copy the printed BODY_SHRINK into lookmatch/gender.py
