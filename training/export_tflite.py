@@ -1,10 +1,11 @@
 """PyTorch module -> .tflite with litert-torch: float, or full int8 calibrated on real images.
 
 Full int8 = PT2E static post-training quantization (litert_torch.quantize.pt2e_quantizer, the
-path litert-torch's own tests and docs use, with residual adds annotated too): int8 weights (symmetric, per channel) and int8
-activations whose ranges come from histogram observers run on `calibration_batches`. The input
-and output tensors stay float32 (quantize/dequantize ops at the edges), so callers feed the same
-arrays to the float and the int8 model; lookmatch.runtime.TFLiteModel handles both.
+path litert-torch's own tests and docs use, with residual adds and conv + ReLU6 annotated too):
+int8 weights (symmetric, per channel) and int8 activations whose ranges come from histogram
+observers run on `calibration_batches`. The input and output tensors stay float32
+(quantize/dequantize ops at the edges), so callers feed the same arrays to the float and the int8
+model; lookmatch.runtime.TFLiteModel handles both.
 Random calibration data ruins the activation ranges: pass real images, never noise.
 """
 from __future__ import annotations
@@ -21,9 +22,12 @@ from torch.fx import Node
 from torchao.quantization.pt2e import quantize_pt2e
 from torchao.quantization.pt2e.quantizer import QuantizationAnnotation
 
+HARDTANH = (torch.ops.aten.hardtanh.default, torch.ops.aten.hardtanh_.default)  # ReLU6 in the graph
+
 
 class Int8Quantizer(pt2e_quantizer.PT2EQuantizer):
-    """litert-torch's static int8 quantizer, plus every tensor add (the residual connections).
+    """litert-torch's static int8 quantizer, plus every tensor add (the residual connections) and
+    conv + ReLU6 observed after the ReLU6 (`_annotate_conv_relu6`).
 
     The stock annotator finds adds through `source_fn_stack` metadata, which torch.export's
     non-strict mode leaves out for most of them: the residual adds then stayed float, wrapped in
@@ -34,6 +38,8 @@ class Int8Quantizer(pt2e_quantizer.PT2EQuantizer):
         model = super().annotate(model)
         config = self.global_config
         for node in model.graph.nodes:
+            if node.op == "call_function" and node.target in HARDTANH:
+                self._annotate_conv_relu6(node, config)
             if (node.op == "call_function" and node.target == torch.ops.aten.add.Tensor
                     and "quantization_annotation" not in node.meta
                     and all(isinstance(a, Node) for a in node.args[:2])):
@@ -43,6 +49,24 @@ class Int8Quantizer(pt2e_quantizer.PT2EQuantizer):
                     _annotated=True,
                 )
         return model
+
+    @staticmethod
+    def _annotate_conv_relu6(relu6: Node, config) -> None:
+        """conv (-> batch norm) -> ReLU6: one observer, on the ReLU6 output.
+
+        The stock annotator knows conv + ReLU but not ReLU6 (hardtanh): it observed the conv's
+        output before the activation and the converter fused ReLU6 into that range, so every
+        activation above the pre-activation range's top (often ~2.5, not 6) was clipped.
+        """
+        conv = relu6.args[0]
+        if conv.target == torch.ops.aten.batch_norm.default:
+            conv = conv.args[0]
+        annotation = conv.meta.get("quantization_annotation")
+        if conv.target != torch.ops.aten.conv2d.default or annotation is None or len(conv.users) != 1:
+            return
+        annotation.output_qspec = None
+        relu6.meta["quantization_annotation"] = QuantizationAnnotation(
+            output_qspec=get_output_act_qspec(config), _annotated=True)
 
 
 def export_tflite(module: torch.nn.Module, example_input: torch.Tensor, out_path: str | Path,
