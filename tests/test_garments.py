@@ -98,3 +98,20 @@ def test_a_model_that_is_not_the_garment_model_is_refused():
         pytest.skip("third-party models not fetched")
     with pytest.raises(ValueError, match="not a garment model"):
         GarmentModel(str(path))
+
+
+@needs_model
+def test_relu6_layers_are_quantized_from_zero():
+    """The int8 export observes each conv + ReLU6 on the ReLU6 output (training/export_tflite.py):
+    those outputs start at 0 (zero point -128). The stock annotator observed the conv before its
+    ReLU6 and wasted the negative half of the range while clipping the top (no conv had -128)."""
+    from lookmatch.runtime import TFLiteModel
+
+    interpreter = TFLiteModel(model_dir() / "garments_int8.tflite").interpreter
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    # _get_ops_details: LiteRT has no public per-op API
+    zero_points = [tensors[op["outputs"][0]]["quantization"][1] for op in interpreter._get_ops_details()
+                   if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    # MobileNetV2: 52 convs; ReLU6 follows 35 (the stem, every expand and depthwise conv, the last 1x1)
+    assert len(zero_points) == 52
+    assert sum(zp == -128 for zp in zero_points) == 35
