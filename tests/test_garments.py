@@ -105,9 +105,7 @@ def test_relu6_layers_are_quantized_from_zero():
     """The int8 export observes each conv + ReLU6 on the ReLU6 output (training/export_tflite.py):
     those outputs start at 0 (zero point -128). The stock annotator observed the conv before its
     ReLU6 and wasted the negative half of the range while clipping the top (no conv had -128)."""
-    from lookmatch.runtime import TFLiteModel
-
-    interpreter = TFLiteModel(model_dir() / "garments_int8.tflite").interpreter
+    interpreter = garment_model().model.interpreter
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     # _get_ops_details: LiteRT has no public per-op API
     zero_points = [tensors[op["outputs"][0]]["quantization"][1] for op in interpreter._get_ops_details()
