@@ -27,9 +27,10 @@ MODELS = {"int8": HERE.parent / "layers" / "models" / "garments_int8.tflite", "f
 REGION_OF = {"upper": "upper", "lower": "lower", "whole": "whole", "gender": "whole"}
 
 
-def load_test(dataset):
+def load_split(dataset, split="test"):
+    """The cached crops of one split; the pipeline's own crops only (no PETA fallback bands)."""
     z = np.load(CACHE / f"crops_{dataset}.npz")
-    keep = z["split"] == "test"
+    keep = (z["split"] == split) & (z["source"] != "fallback")
     return {k: z[k][keep] for k in z.files}
 
 
@@ -56,7 +57,7 @@ def predict(model: GarmentModel, x: np.ndarray, inner: np.ndarray) -> tuple[dict
 
 def main():
     results, lines = {}, []
-    data = {ds: load_test(ds) for ds in ("ccp", "peta", "clothing")}
+    data = {ds: load_split(ds) for ds in ("ccp", "peta", "clothing")}
     truth = {ds: {t.key: t for t in datasets.load(ds, "test")} for ds in ("ccp", "peta")}
     for kind, path in MODELS.items():
         model = GarmentModel(str(path))
