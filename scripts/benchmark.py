@@ -72,7 +72,8 @@ def time_photo(path: Path, models: dict) -> dict[str, float]:
     if pose.person:
         crops = {r: pose.boxes[r].crop(rgb) for r in GARMENT_REGIONS if pose.boxes.get(r) is not None}
         t = time.perf_counter()
-        models["garments"].read_person(crops)
+        for region, crop in crops.items():
+            models["garments"].read(crop, region)
         out["garments"] = time.perf_counter() - t
         t = time.perf_counter()
         models["gender"].predict(rgb, pose.boxes.get("head"), None)

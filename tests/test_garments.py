@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from lookmatch.config import REPO_ROOT, model_dir
-from lookmatch.contract import GARMENT_LABELS, GENDERS, LOWER, UPPER, WHOLE
-from lookmatch.garments import (EMBEDDING_SIZE, INPUT_SIZE, READ_FROM, GarmentModel, garment_model,
-                                to_model_input)
+from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
+from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, GarmentModel, garment_model, to_model_input
 from lookmatch.images import load_image
 
 SAMPLES = REPO_ROOT / "samples" / "photos"
@@ -76,22 +75,11 @@ def test_sample_photos_mostly_read_right():
 
 
 @needs_model
-def test_person_reading_averages_each_head_over_the_crops_that_show_it():
+def test_whole_crop_gives_garment_and_body_gender_in_one_run():
     model = garment_model()
-    c = crops("ccp_1006")
-    readings, gender = model.read_person(c)
-    assert set(readings) == {"upper", "lower", "whole"}
-    for region, labels in GARMENT_LABELS.items():
-        mean = np.mean([model.outputs(c[r])[region] for r in READ_FROM[region]], axis=0)
-        assert readings[region].label == labels[int(mean.argmax())]
-        assert readings[region].score == pytest.approx(float(mean.max()), abs=1e-4)
-        assert readings[region].embedding == model.read(c[region], region).embedding  # its own crop's
-    assert gender == model.body_gender(c["whole"]) and gender.label in GENDERS
-
-    alone, no_gender = model.read_person({"upper": c["upper"]})  # only the upper body in the picture
-    assert alone == {"upper": model.read(c["upper"], "upper")} and no_gender is None
-    with pytest.raises(ValueError, match="regions"):
-        model.read_person({"feet": c["upper"]})
+    whole, gender = model.read_whole(crops("ccp_1006")["whole"])
+    assert whole.label in WHOLE and gender.label in GENDERS
+    assert gender == model.body_gender(crops("ccp_1006")["whole"])
 
 
 @needs_model

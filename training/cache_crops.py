@@ -15,7 +15,7 @@ and training/cache/pose_<dataset>.json (person found, boxes) for the person-foun
 "fallback": PETA photos are low-resolution pedestrian crops on which BlazePose often finds nobody;
 for those, in train/val only, fixed bands of the photo stand in for the boxes (the photo is
 already a whole-body crop). Test crops are always the pipeline's own.
-A crop is labelled for every garment it shows (SHOWS); the whole-body crop also for gender.
+A crop is labelled only for its own region's head (the whole-body crop also for gender).
 ccp has no gender labels (its test photos have by-eye ones, lookmatch.datasets): for its train
 and val photos the face model's reading stands in where it is sure (a usable face, p >=
 PSEUDO_GENDER; the face model is ~98% right there, layers/models/gender_face.md), so the body
@@ -45,10 +45,6 @@ FALLBACK = {"upper": (0.12, 0.55), "lower": (0.45, 1.0)}
 CONTEXT = 0.1  # of the box's width / height, on each side
 STORE = 256  # > the model's input: random crops of the view are resized down, not up
 PSEUDO_GENDER = 0.9
-# The garments each crop shows, so learns: the whole-body crop shows all three, the lower crop of
-# a dress is a view of the dress. (Which crops each garment is READ from at inference was chosen
-# on val afterwards: lookmatch.garments.READ_FROM.)
-SHOWS = {"upper": ("upper", "whole"), "lower": ("lower", "whole"), "whole": ("upper", "lower", "whole")}
 
 
 def with_context(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +60,7 @@ def with_context(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
 def label_row(truth: datasets.Truth, region: str, gender: str | None = None) -> dict[str, int]:
     """Label indices for one crop; `gender` (a pseudo-label) stands in when the truth has none."""
     row = {h: -1 for h in HEADS}
-    heads = SHOWS[region] + (("gender",) if region == "whole" else ())
+    heads = ("whole", "gender") if region == "whole" else (region,)
     for head in heads:
         label = truth.label(head) or (gender if head == "gender" else None)
         if label is not None:

@@ -7,8 +7,7 @@ pipeline's boxes with some context around them). Steps:
    jittered in position and size inside its stored context, mirrored half the time, brightness /
    contrast / saturation jitter. Four linear heads on the pooled 1280-d feature: upper (5),
    lower (4), whole (3), gender (2). A crop trains only the heads it is labelled for (its own
-   region and the garments its crop also shows: the whole-body crop all three, the lower crop
-   the whole-body garment too (a dress); the whole-body crop also gender). Class-weighted cross-entropy (inverse square root
+   region; the whole-body crop also gender). Class-weighted cross-entropy (inverse square root
    of class frequency) for upper and lower (macro recall targets); whole and gender unweighted;
    whole learnt from ccp and clothing only. Label smoothing 0.1. The epoch with the best val
    score is kept (val = pipeline crops of val photos, exactly as at inference).
@@ -41,7 +40,6 @@ HERE = Path(__file__).parent
 CACHE = HERE / "cache"
 MODELS = HERE.parent / "layers" / "models"
 HEADS = {"upper": 5, "lower": 4, "whole": 3, "gender": 2}
-REGION_OF = {"upper": "upper", "lower": "lower", "whole": "whole", "gender": "whole"}
 SIZE = 192  # = lookmatch.garments.INPUT_SIZE
 FROZEN = 4  # features[:4]: the stride-2/4 blocks, a third of the compute, left as on ImageNet
 EMBEDDING = 128
@@ -143,32 +141,15 @@ def pooled_features(model, x, inner, batch=128):
                       for i in range(0, len(x), batch)])
 
 
-def accuracy_and_macro_recall(pred, y, n):
-    m = y >= 0
-    rec = [float((pred[m & (y == c)] == c).mean()) for c in range(n) if (m & (y == c)).any()]
-    return float((pred[m] == y[m]).mean()), float(np.mean(rec))
-
-
-@torch.no_grad()
-def evaluate(model, x, inner, ys, region, photo):
-    """Per head: accuracy and macro recall on its own region's crops (head), and with its
-    probabilities averaged over every crop of the photo labelled for it (head/avg: the crops that
-    show the garment, as lookmatch.garments.GarmentModel.read_person reads them)."""
+def evaluate(model, x, inner, ys):
+    """Per head: accuracy and macro recall on the labelled rows."""
     p = pooled_features(model, x, inner)
-    photos, index = np.unique(photo, return_inverse=True)
     res = {}
     for h, n in HEADS.items():
-        own = region == REGION_OF[h]
-        probs = model.heads[h](p).softmax(1).numpy()
-        res[h] = accuracy_and_macro_recall(probs[own].argmax(1), ys[h][own], n)
-        if h == "gender":
-            continue
-        labelled = ys[h] >= 0
-        total = np.zeros((len(photos), n))
-        np.add.at(total, index[labelled], probs[labelled])
-        y_photo = np.full(len(photos), -1)
-        y_photo[index[labelled]] = ys[h][labelled]
-        res[f"{h}/avg"] = accuracy_and_macro_recall(total.argmax(1), y_photo, n)
+        pred, y = model.heads[h](p).argmax(1).numpy(), ys[h]
+        m = y >= 0
+        rec = [float((pred[m & (y == c)] == c).mean()) for c in range(n) if (m & (y == c)).any()]
+        res[h] = (float((pred[m] == y[m]).mean()), float(np.mean(rec)))
     return res
 
 
@@ -196,13 +177,11 @@ def main():
     data = load_cache()
     train = data["split"] == "train"
     val = (data["split"] == "val") & (data["source"] != "fallback")  # val like test: pipeline crops only
-    y_whole = np.where(np.isin(data["dataset"], WHOLE_FROM), data["y_whole"], -1)
-    labels = {h: (y_whole if h == "whole" else data[f"y_{h}"]) for h in HEADS}
-    train &= np.any([labels[h] >= 0 for h in HEADS], axis=0)  # e.g. PETA crops with only a whole label
     print(f"crops: train {train.sum()}, val {val.sum()}", flush=True)
     x_tr, in_tr = torch.from_numpy(data["x"][train]), torch.from_numpy(data["inner"][train])
     x_va, in_va = torch.from_numpy(data["x"][val]), torch.from_numpy(data["inner"][val])
-    photo_va = np.char.add(np.char.add(data["dataset"][val], "/"), data["key"][val])
+    y_whole = np.where(np.isin(data["dataset"], WHOLE_FROM), data["y_whole"], -1)
+    labels = {h: (y_whole if h == "whole" else data[f"y_{h}"]) for h in HEADS}
     ys_tr = {h: labels[h][train] for h in HEADS}
     ys_va = {h: data[f"y_{h}"][val] for h in HEADS}
     y_tr = {h: torch.from_numpy(ys_tr[h]) for h in HEADS}
@@ -247,8 +226,8 @@ def main():
             if (b + 1) % 100 == 0:
                 print(f"  epoch {epoch + 1} batch {b + 1}/{batches} loss {total / (b + 1):.3f} "
                       f"({time.time() - t0:.0f} s)", flush=True)
-        res = evaluate(model, x_va, in_va, ys_va, data["region"][val], photo_va)
-        score = res["upper/avg"][1] + res["lower/avg"][1] + res["whole/avg"][1] + res["gender"][0]
+        res = evaluate(model, x_va, in_va, ys_va)
+        score = res["upper"][1] + res["lower"][1] + res["whole"][1] + res["gender"][0]
         history.append({"epoch": epoch + 1, "loss": total / batches,
                         **{h: {"acc": a, "macro_recall": r} for h, (a, r) in res.items()}})
         print(f"epoch {epoch + 1}: loss {history[-1]['loss']:.3f} val "

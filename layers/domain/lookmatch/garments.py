@@ -23,14 +23,6 @@ MODEL_FILE = "garments_int8.tflite"
 INPUT_SIZE = 192
 EMBEDDING_SIZE = 128
 HEAD_CLASSES: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
-# The crops each garment is read from (its own crop first), its head's probabilities averaged.
-# The model learns each garment on every crop that shows it (training/cache_crops.py, SHOWS): the
-# upper and lower garments are read from their own crop and the whole-body crop (better than the
-# own crop alone on val); the whole-body garment from its own crop only (averaged over the three
-# crops, the upper and lower views pulled dresses to "separates": dress recall 51% -> 33% on ccp
-# val). Measured in layers/models/garments.md.
-READ_FROM: dict[str, tuple[str, ...]] = {"upper": ("upper", "whole"), "lower": ("lower", "whole"),
-                                         "whole": ("whole",)}
 
 
 class GarmentReading(BaseModel):
@@ -86,23 +78,10 @@ class GarmentModel:
             raise ValueError(f"unknown region {region!r}; expected one of {tuple(GARMENT_LABELS)}")
         return self._reading(self.outputs(crop_rgb), crop_rgb, region)
 
-    def read_person(self, crops: dict[str, np.ndarray]) -> tuple[dict[str, GarmentReading], Labelled | None]:
-        """Every garment region of one person, one model run per crop, and the body-based gender.
-
-        `crops` maps the regions the pose found ("upper", "lower", "whole") to their RGB crops.
-        A region is read when its own crop is there, by its head's probabilities averaged over
-        the crops that show that garment (READ_FROM); its embedding and colour are its own
-        crop's. Gender: from the whole-body crop, None without one.
-        """
-        if unknown := set(crops) - set(GARMENT_LABELS):
-            raise ValueError(f"unknown regions {sorted(unknown)}; expected some of {tuple(GARMENT_LABELS)}")
-        outs = {region: self.outputs(rgb) for region, rgb in crops.items()}
-        readings = {}
-        for region, out in outs.items():
-            probs = np.mean([outs[r][region] for r in READ_FROM[region] if r in outs], axis=0)
-            readings[region] = self._reading({**out, region: probs}, crops[region], region)
-        gender = _labelled(outs["whole"]["gender"], GENDERS) if "whole" in outs else None
-        return readings, gender
+    def read_whole(self, whole_rgb: np.ndarray) -> tuple[GarmentReading, Labelled]:
+        """The whole-body garment and the body-based gender from one run on the whole-body crop."""
+        out = self.outputs(whole_rgb)
+        return self._reading(out, whole_rgb, "whole"), _labelled(out["gender"], GENDERS)
 
     def body_gender(self, whole_rgb: np.ndarray) -> Labelled:
         """Gender from the whole-body crop (the fallback when no face is found: less sure than a face)."""

@@ -115,7 +115,13 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         return Reading(person=False, people_count=0)
     garments = garments or garment_model()
     crops = {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := pose.boxes.get(region)) is not None}
-    readings, body_gender = garments.read_person(crops)
+    readings: dict[str, GarmentReading] = {}
+    body_gender = None
+    if "whole" in crops:  # one run gives the whole-body garment and the body-based gender
+        readings["whole"], body_gender = garments.read_whole(crops["whole"])
+    for region in ("upper", "lower"):
+        if region in crops:
+            readings[region] = garments.read(crops[region], region)
     sex = (gender or gender_model()).predict(rgb, pose.boxes.get("head"), body_gender)
     return Reading(person=True, people_count=pose.people_count,
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),
