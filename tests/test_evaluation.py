@@ -17,6 +17,18 @@ def test_score_head_metrics_and_missing_predictions():
     assert "(none)" in evaluation.format_confusion(s)
 
 
+def test_wilson_interval_matches_known_values():
+    # Reference values: the two p with |k/n - p| = z sqrt(p (1 - p) / n), found by root-finding
+    # (scipy brentq); with k = 0 the upper bound is z^2 / (n + z^2).
+    assert evaluation.wilson_interval(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    assert evaluation.wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert evaluation.wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+    low, high = evaluation.wilson_interval(150, 200)
+    assert low < 0.75 < high and 0.11 < high - low < 0.13  # ~+-6 points on 200 photos
+    s = evaluation.score_head(["a"] * 3 + ["b"], ["a", "b", None, "b"], ("a", "b"))
+    assert s.accuracy_interval == evaluation.wilson_interval(2, 4)
+
+
 def test_score_head_rejects_labels_outside_the_contract():
     with pytest.raises(ValueError, match="blazer"):
         evaluation.score_head(["a"], ["blazer"], ("a",))
@@ -68,6 +80,9 @@ def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
     paths = capsys.readouterr().out.split()
     assert len(paths) == sum(1 for t in datasets.load("ccp") if t.split == "test")
     assert any(p.endswith("1065.jpg") for p in paths)
+    assert main(["evaluate", "--list", "ccp", "--split", "val"]) == 0  # choosing models: val, not test
+    val = capsys.readouterr().out.split()
+    assert len(val) == sum(1 for t in datasets.load("ccp") if t.split == "val") and not set(val) & set(paths)
     t = datasets.load("peta", "test")[0]
     preds = tmp_path / "p.jsonl"
     preds.write_text(line(f"peta/images/{t.path.name}", gender=t.gender or "male") + "\n")

@@ -1,10 +1,14 @@
 """`lookmatch evaluate PREDICTIONS.jsonl [--split test]`: score `lookmatch predict` output against
-the held-out ground truth (lookmatch.datasets); `--list-test DATASET` prints the test photos' paths
-so predict can run on exactly them:
+the held-out ground truth (lookmatch.datasets); `--list DATASET [--split S]` (alias `--list-test`)
+prints the photos' paths so predict can run on exactly them:
 
-    lookmatch evaluate --list-test ccp > /tmp/ccp_test.txt
+    lookmatch evaluate --list ccp > /tmp/ccp_test.txt
     lookmatch predict $(cat /tmp/ccp_test.txt) --out /tmp/ccp.jsonl
     lookmatch evaluate /tmp/ccp.jsonl
+
+Choosing between models end to end is done on val, never on test:
+`lookmatch predict $(lookmatch evaluate --list ccp --split val) --out val.jsonl` then
+`lookmatch evaluate val.jsonl --split val`.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("predictions", nargs="?", type=Path, help="JSONL written by `lookmatch predict`")
     parser.add_argument("--split", default="test", choices=("test", "val", "train"),
                         help="which part of the split to score against (default: test)")
-    parser.add_argument("--list-test", metavar="DATASET", choices=("ccp", "peta", "clothing"),
-                        help="print the paths of DATASET's test photos and exit")
+    parser.add_argument("--list", "--list-test", dest="list_photos", metavar="DATASET",
+                        choices=("ccp", "peta", "clothing"),
+                        help="print the paths of DATASET's photos in --split (default: test) and exit")
     parser.set_defaults(func=run)
 
 
@@ -27,12 +32,12 @@ def run(args: argparse.Namespace) -> int:
     from .. import evaluation
 
     try:
-        if args.list_test:
-            for path in evaluation.test_photos(args.list_test):
+        if args.list_photos:
+            for path in evaluation.split_photos(args.list_photos, args.split):
                 print(path)
             return 0
         if args.predictions is None:
-            print("lookmatch evaluate: give a predictions JSONL file (or --list-test DATASET)", file=sys.stderr)
+            print("lookmatch evaluate: give a predictions JSONL file (or --list DATASET)", file=sys.stderr)
             return 2
         with open(args.predictions) as f:
             report = evaluation.evaluate_predictions(f, args.split)
