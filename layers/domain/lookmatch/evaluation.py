@@ -147,8 +147,8 @@ def format_report(report: Report) -> str:
         f"split {report.split}: {report.photos} photos scored "
         f"({', '.join(f'{d} {n}' for d, n in report.per_dataset.items()) or 'none'}); "
         f"{report.unmatched} lines not in the split; {report.errors} errors",
-        f"person found: {report.person_found}/{report.photos} = {found:.1%} "
-        f"(95% interval {_interval(wilson_interval(report.person_found, report.photos))})",
+        (f"person found: {report.person_found}/{report.photos} = {found:.1%} "
+         f"(95% interval {_interval(wilson_interval(report.person_found, report.photos))})"),
         "",
         f"{'head':8} {'n':>5} {'accuracy':>9} {'95% interval':>14} {'macro rec':>9}",
     ]
