@@ -29,6 +29,13 @@ def test_wilson_interval_matches_known_values():
     assert s.accuracy_interval == evaluation.wilson_interval(2, 4)
 
 
+def test_mcnemar_p_values():
+    assert evaluation.mcnemar_p(0, 5) == pytest.approx(2 / 32)  # 5 of 5 discordant photos one way
+    assert evaluation.mcnemar_p(1, 9) == pytest.approx(2 * 11 / 1024)
+    assert evaluation.mcnemar_p(10, 7) == pytest.approx(0.6291, abs=1e-4)
+    assert evaluation.mcnemar_p(4, 4) == 1.0 and evaluation.mcnemar_p(0, 0) == 1.0
+
+
 def test_score_head_rejects_labels_outside_the_contract():
     with pytest.raises(ValueError, match="blazer"):
         evaluation.score_head(["a"], ["blazer"], ("a",))
@@ -73,6 +80,16 @@ def test_evaluate_predictions_against_the_test_split():
     text = evaluation.format_report(report)
     assert "person found: 2/3" in text and "[upper]" in text
 
+    # the same photos read by another model: paired, photo by photo
+    other = evaluation.evaluate_predictions([
+        line(f"ccp/photos/{test[0].key}.jpg", upper="top" if test[0].upper != "top" else "shirt"),
+        line(f"ccp/photos/{test[1].key}.jpg", upper=test[1].upper),
+        line(f"ccp/photos/{test[2].key}.jpg", upper=test[2].upper),
+    ], "test")
+    c = evaluation.compare_reports(report, other)["upper"]
+    assert (c.n, c.right_a, c.right_b, c.only_a, c.only_b) == (3, 2, 2, 1, 1) and c.p_value == 1.0
+    assert "only A" in evaluation.format_comparison({"upper": c}, "a.jsonl", "b.jsonl")
+
 
 @needs_data
 def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
@@ -88,6 +105,8 @@ def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
     preds.write_text(line(f"peta/images/{t.path.name}", gender=t.gender or "male") + "\n")
     assert main(["evaluate", str(preds)]) == 0
     assert "person found: 1/1" in capsys.readouterr().out
+    assert main(["evaluate", str(preds), "--against", str(preds)]) == 0
+    assert "only A" in capsys.readouterr().out
     preds.write_text(line("elsewhere/x.jpg") + "\n")
     assert main(["evaluate", str(preds)]) == 1
     assert main(["evaluate", str(tmp_path / "missing.jsonl")]) == 1

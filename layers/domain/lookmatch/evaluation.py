@@ -8,6 +8,7 @@ region null) counts as wrong for that head: coverage is part of the score.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ class Report:
     person_found: int = 0
     per_dataset: dict[str, int] = field(default_factory=dict)
     heads: dict[str, HeadScore] = field(default_factory=dict)
+    right: dict[str, dict[tuple[str, str], bool]] = field(default_factory=dict)  # head -> photo -> right?
 
 
 def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path | None = None) -> Report:
@@ -137,8 +139,54 @@ def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path |
             if truth.label(head) is not None:
                 t.append(truth.label(head))
                 p.append((obj.get(head) or {}).get("label"))
+                report.right.setdefault(head, {})[ref] = p[-1] == t[-1]
     report.heads = {h: score_head(t, p, HEADS[h]) for h, (t, p) in pairs.items() if t}
     return report
+
+
+@dataclass
+class Comparison:
+    """Two prediction files on the photos both scored for one head."""
+
+    n: int
+    right_a: int
+    right_b: int
+    only_a: int  # photos A reads right and B wrong
+    only_b: int
+    p_value: float  # exact McNemar test: how often a difference this large comes by chance
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value: the discordant photos as fair coin flips."""
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+
+
+def compare_reports(a: Report, b: Report) -> dict[str, Comparison]:
+    """Per head, A against B on the same photos (paired: far more telling than two intervals)."""
+    out = {}
+    for head in HEADS:
+        ra, rb = a.right.get(head, {}), b.right.get(head, {})
+        both = ra.keys() & rb.keys()
+        if not both:
+            continue
+        only_a = sum(ra[k] and not rb[k] for k in both)
+        only_b = sum(rb[k] and not ra[k] for k in both)
+        out[head] = Comparison(len(both), sum(ra[k] for k in both), sum(rb[k] for k in both), only_a, only_b,
+                               mcnemar_p(only_a, only_b))
+    return out
+
+
+def format_comparison(comparison: dict[str, Comparison], name_a: str, name_b: str) -> str:
+    out = [f"A = {name_a}", f"B = {name_b}", "",
+           f"{'head':8} {'n':>5} {'A acc':>7} {'B acc':>7} {'only A':>7} {'only B':>7} {'p':>7}"]
+    for head, c in comparison.items():
+        out.append(f"{head:8} {c.n:5d} {c.right_a / c.n:7.1%} {c.right_b / c.n:7.1%} {c.only_a:7d} {c.only_b:7d} "
+                   f"{c.p_value:7.3f}")
+    out.append("(only A / only B: photos one file reads right and the other wrong; p: exact McNemar test)")
+    return "\n".join(out)
 
 
 def format_report(report: Report) -> str:

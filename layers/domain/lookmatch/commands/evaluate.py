@@ -8,7 +8,8 @@ prints the photos' paths so predict can run on exactly them:
 
 Choosing between models end to end is done on val, never on test:
 `lookmatch predict $(lookmatch evaluate --list ccp --split val) --out val.jsonl` then
-`lookmatch evaluate val.jsonl --split val`.
+`lookmatch evaluate val.jsonl --split val`; `--against OTHER.jsonl` adds a paired comparison of
+the two files per head (photos only one reads right, exact McNemar p-value).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("predictions", nargs="?", type=Path, help="JSONL written by `lookmatch predict`")
     parser.add_argument("--split", default="test", choices=("test", "val", "train"),
                         help="which part of the split to score against (default: test)")
+    parser.add_argument("--against", type=Path, metavar="OTHER.jsonl",
+                        help="also compare with another predictions file, photo by photo")
     parser.add_argument("--list", "--list-test", dest="list_photos", metavar="DATASET",
                         choices=("ccp", "peta", "clothing"),
                         help="print the paths of DATASET's photos in --split (default: test) and exit")
@@ -41,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         with open(args.predictions) as f:
             report = evaluation.evaluate_predictions(f, args.split)
+        other = None
+        if args.against is not None:
+            with open(args.against) as f:
+                other = evaluation.evaluate_predictions(f, args.split)
     except (OSError, ValueError, KeyError) as exc:
         print(f"lookmatch evaluate: {exc}", file=sys.stderr)
         return 1
@@ -49,4 +56,7 @@ def run(args: argparse.Namespace) -> int:
               f"({report.unmatched} lines unmatched)", file=sys.stderr)
         return 1
     print(evaluation.format_report(report))
+    if other is not None:
+        comparison = evaluation.compare_reports(report, other)
+        print("\n" + evaluation.format_comparison(comparison, str(args.predictions), str(args.against)))
     return 0
