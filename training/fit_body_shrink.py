@@ -12,23 +12,20 @@ Run: .venv/bin/python training/fit_body_shrink.py [GARMENT_MODEL_FILE]
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from evaluate_model import inner_crop
+from evaluate_model import inner_crop, load_split
 from lookmatch import gender
 from lookmatch.garments import MODEL_FILE, GarmentModel
-
-CACHE = Path(__file__).parent / "cache"
 
 
 def body_head_on_val(model: GarmentModel, dataset: str) -> tuple[float, float, int]:
     """(accuracy, mean score, n) of the body gender head on a dataset's val whole-body crops."""
-    z = np.load(CACHE / f"crops_{dataset}.npz")
-    rows = (z["split"] == "val") & (z["region"] == "whole") & (z["source"] == "pose") & (z["y_gender"] >= 0)
+    d = load_split(dataset, "val")
+    rows = (d["region"] == "whole") & (d["y_gender"] >= 0)
     right, scores = [], []
-    for view, inner, y in zip(z["x"][rows], z["inner"][rows], z["y_gender"][rows]):
+    for view, inner, y in zip(d["x"][rows], d["inner"][rows], d["y_gender"][rows]):
         p = model.outputs(inner_crop(view, inner))["gender"]
         right.append(int(p.argmax()) == y)
         scores.append(float(p.max()))
