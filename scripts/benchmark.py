@@ -5,7 +5,11 @@ median and p90 milliseconds of each stage (decode, pose, face + gender, garments
 with the interpreters on one thread and on all cores, the photos per second of one worker process
 per core, model load times, model sizes and peak memory.
 
-    .venv/bin/python scripts/benchmark.py [-n 40] [--float-models DIR]
+    .venv/bin/python scripts/benchmark.py [-n 40] [--float-models DIR] [--long-side 4032]
+
+--long-side PX times phone-size uploads: each photo is first enlarged to that longer side and
+saved as a JPEG (quality 92), so decode sees a 10-megapixel file (the pipeline reads photos at
+most images.WORK_SIDE px big; see lookmatch/images.py).
 
 "float" runs the float reference models (the same networks before int8 quantization) that
 `training/` writes into training/cache; when they are absent only int8 is measured. BlazePose and the face detector
@@ -18,10 +22,12 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from lookmatch import datasets
@@ -45,6 +51,18 @@ def photos(n: int) -> list[Path]:
     except FileNotFoundError as error:  # the shared data is optional here
         print(f"(ccp test photos unavailable: {error})", file=sys.stderr)
     return found[:n]
+
+
+def enlarged(paths: list[Path], long_side: int, folder: Path) -> list[Path]:
+    """Each photo enlarged to long_side px (cubic) and saved as a JPEG in folder: a phone-size upload."""
+    out = []
+    for path in paths:
+        bgr = cv2.imread(str(path))
+        scale = long_side / max(bgr.shape[:2])
+        big = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        out.append(folder / f"{path.stem}.jpg")
+        cv2.imwrite(str(out[-1]), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return out
 
 
 def load_models(variant: str, threads: int, float_dir: Path) -> tuple[dict, dict[str, float]]:
@@ -117,12 +135,22 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=40, help="number of photos (default 40)")
     parser.add_argument("--float-models", type=Path, default=FLOAT_DIR,
                         help=f"folder of {GARMENTS_FLOAT} and {GENDER_FLOAT} (default training/cache)")
+    parser.add_argument("--long-side", type=int, metavar="PX",
+                        help="time phone-size uploads: photos enlarged to this longer side first (e.g. 4032)")
     args = parser.parse_args()
-    paths = photos(args.n)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = photos(args.n)
+        if args.long_side:
+            paths = enlarged(paths, args.long_side, Path(tmp))
+        report(paths, args)
+
+
+def report(paths: list[Path], args: argparse.Namespace) -> None:
     cores = os.cpu_count() or 1
     variants = ["int8"] + (["float"] if (args.float_models / GARMENTS_FLOAT).is_file()
                            and (args.float_models / GENDER_FLOAT).is_file() else [])
-    print(f"{len(paths)} photos; {cores} cores; {os.uname().machine}; models in {model_dir()}")
+    size = f" enlarged to {args.long_side} px" if args.long_side else ""
+    print(f"{len(paths)} photos{size}; {cores} cores; {os.uname().machine}; models in {model_dir()}")
 
     rows, loads = {}, {}
     for variant in variants:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookmatch.images import BadImage, decode_image, load_image
+from lookmatch.images import WORK_SIDE, BadImage, decode_image, load_image
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -156,3 +156,19 @@ def test_max_side_shrinks_keeping_aspect_and_orientation(fmt):
     # turned clockwise, the stored top-left quarter is now the top-right quarter
     assert rgb[20:180, 140:240, 0].mean() > 200 and rgb[20:180, 10:110, 0].mean() < 30
     assert decode_image(data, max_side=4000).shape == (1600, 1000, 3)  # never enlarged
+
+
+def test_a_phone_photo_is_read_at_the_working_size():
+    # 4000 x 3000, like a 12-megapixel phone photo: decoded at 1/4 scale, longer side WORK_SIDE
+    arr = np.zeros((3000, 4000, 3), np.uint8)
+    arr[:, :2000] = (0, 0, 255)
+    data = encode(Image.fromarray(arr), "JPEG", quality=90)
+    rgb = decode_image(data)
+    assert rgb.shape == (750, WORK_SIDE, 3) == (750, 1000, 3)
+    assert rgb[:, :480, 2].mean() > 240 and rgb[:, 520:, 2].mean() < 15  # left half still blue
+    assert decode_image(data, max_side=None).shape == (3000, 4000, 3)
+
+
+def test_a_small_photo_is_read_as_it_is():
+    arr = np.full((512, 341, 3), 128, np.uint8)
+    assert decode_image(encode(Image.fromarray(arr), "JPEG")).shape == (512, 341, 3)

@@ -15,18 +15,23 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any phone photo, far below a memory problem
 MAX_SIDE = 20_000
+# Photos are read at most this big (longer side): the models see 256 px (pose) and 192 px
+# (garments) crops, so a 12-megapixel phone photo decoded in full only costs time (~250 ms a
+# photo against ~100 ms; scripts/benchmark.py --long-side 4032). 1000, not 1024: a 4000 or
+# 4032 px JPEG then decodes at 1/4 scale directly (1000 / 1008 px), without a large resize.
+WORK_SIDE = 1000
 
 
 class BadImage(ValueError):
     """The bytes are not a photo we can read; the message says what is wrong."""
 
 
-def decode_image(data: bytes, max_side: int | None = None) -> np.ndarray:
+def decode_image(data: bytes, max_side: int | None = WORK_SIDE) -> np.ndarray:
     """Bytes of a JPEG/PNG/WebP/... -> (H, W, 3) uint8 RGB, upright per its EXIF orientation.
 
     Any mode is accepted: grayscale, CMYK, 16-bit, palette; transparency is composited on white.
     max_side: shrink so that the longer side is at most this (a JPEG is then decoded at a reduced
-    scale directly, several times faster for a phone photo; the pose models see 256 px anyway).
+    scale directly, several times faster for a phone photo); None keeps the full resolution.
     Raises BadImage for empty, unrecognised, truncated or oversized input.
     """
     if not data:
@@ -51,7 +56,11 @@ def decode_image(data: bytes, max_side: int | None = None) -> np.ndarray:
             f"(limit {MAX_PIXELS / 1e6:.0f} MP, {MAX_SIDE} px a side)"
         )
     if max_side is not None and img.format == "JPEG":
-        img.draft(img.mode, (max_side, max_side))  # DCT scaling: the result is still >= max_side
+        # DCT scaling (1/2, 1/4, 1/8) to the smallest size whose longer side is still >= max_side;
+        # draft() wants both sides, so ask for the aspect-kept size (a square would keep the
+        # shorter side >= max_side too and decode twice as many pixels).
+        scale = max_side / max(width, height)
+        img.draft(img.mode, (max(1, int(width * scale)), max(1, int(height * scale))))
     try:
         img.load()
     except (OSError, SyntaxError, ValueError) as err:  # Pillow reports truncation as OSError
@@ -68,7 +77,7 @@ def decode_image(data: bytes, max_side: int | None = None) -> np.ndarray:
     return rgb
 
 
-def load_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
+def load_image(path: str | Path, max_side: int | None = WORK_SIDE) -> np.ndarray:
     """Read a file and decode it (see decode_image)."""
     path = Path(path)
     try:
