@@ -53,15 +53,18 @@ def photos(n: int) -> list[Path]:
     return found[:n]
 
 
+def phone_size(bgr: np.ndarray, long_side: int = 4032) -> np.ndarray:
+    """A photo enlarged (cubic) to a phone camera's longer side."""
+    scale = long_side / max(bgr.shape[:2])
+    return cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+
+
 def enlarged(paths: list[Path], long_side: int, folder: Path) -> list[Path]:
-    """Each photo enlarged to long_side px (cubic) and saved as a JPEG in folder: a phone-size upload."""
+    """Each photo at phone size, saved as a JPEG (quality 92) in folder: a phone-size upload."""
     out = []
     for path in paths:
-        bgr = cv2.imread(str(path))
-        scale = long_side / max(bgr.shape[:2])
-        big = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         out.append(folder / f"{path.stem}.jpg")
-        cv2.imwrite(str(out[-1]), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        cv2.imwrite(str(out[-1]), phone_size(cv2.imread(str(path)), long_side), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return out
 
 

@@ -29,10 +29,7 @@ from lookmatch import datasets
 from lookmatch.evaluation import HEADS, compare_reports, evaluate_predictions
 from lookmatch.pipeline import predict_file
 
-
-def phone_size(bgr: np.ndarray) -> np.ndarray:
-    scale = 4032 / max(bgr.shape[:2])
-    return cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+from benchmark import phone_size  # scripts/ is on the path when a script in it runs
 
 
 def wide_framing(bgr: np.ndarray) -> np.ndarray:
