@@ -241,3 +241,32 @@ def test_classify_stage_writes_the_reading_and_redraws_the_picture_with_labels()
     assert out == {"reading_key": "derived/p/reading.json"} and store["derived/p/reading.json"] == b'{"reading": true}'
     assert drawn == {"head": "male 0.88", "upper": "shirt 0.60", "whole": "separates 0.70"}
     assert Image.open(io.BytesIO(store["derived/p/annotated.jpg"])).size == (40, 60)
+
+
+def test_pose_and_classify_stages_read_a_phone_photo_at_the_same_working_size():
+    """pose.json's boxes are in the pixels Pose saw: Classify must crop the same-size picture."""
+    from lookmatch.images import WORK_SIDE
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 4000), "white").save(buffer, format="JPEG")  # a portrait phone photo
+    store, results = MemoryStore({"uploads/big.jpg": buffer.getvalue()}), MemoryResults()
+    seen = []
+    pose = PoseReading(person=True, people_count=1, width=750, height=1000, boxes={}, landmarks=[], score=0.9)
+
+    def read_pose(rgb):
+        seen.append(rgb.shape)
+        return pose
+
+    out = stages.run_pose_stage("uploads/big.jpg", len(buffer.getvalue()), store, results, read_pose=read_pose,
+                                annotate=lambda rgb, p, labels=None: rgb)
+    stages.run_classify_stage("big", "uploads/big.jpg", out["pose_key"], store,
+                              classify=lambda rgb, p: seen.append(rgb.shape) or ReadingStub(),
+                              annotate=lambda rgb, p, labels=None: rgb)
+    assert seen == [(WORK_SIDE, 750, 3), (WORK_SIDE, 750, 3)]
+
+
+class ReadingStub:
+    gender = upper = lower = whole = None
+
+    def model_dump_json(self):
+        return "{}"
