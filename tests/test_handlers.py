@@ -253,6 +253,12 @@ def test_pose_and_classify_stages_read_a_phone_photo_at_the_same_working_size():
     seen = []
     pose = PoseReading(person=True, people_count=1, width=750, height=1000, boxes={}, landmarks=[], score=0.9)
 
+    class NobodyDressed:  # a Reading with no garment and no gender
+        gender = upper = lower = whole = None
+
+        def model_dump_json(self):
+            return "{}"
+
     def read_pose(rgb):
         seen.append(rgb.shape)
         return pose
@@ -260,13 +266,6 @@ def test_pose_and_classify_stages_read_a_phone_photo_at_the_same_working_size():
     out = stages.run_pose_stage("uploads/big.jpg", len(buffer.getvalue()), store, results, read_pose=read_pose,
                                 annotate=lambda rgb, p, labels=None: rgb)
     stages.run_classify_stage("big", "uploads/big.jpg", out["pose_key"], store,
-                              classify=lambda rgb, p: seen.append(rgb.shape) or ReadingStub(),
+                              classify=lambda rgb, p: seen.append(rgb.shape) or NobodyDressed(),
                               annotate=lambda rgb, p, labels=None: rgb)
     assert seen == [(WORK_SIDE, 750, 3), (WORK_SIDE, 750, 3)]
-
-
-class ReadingStub:
-    gender = upper = lower = whole = None
-
-    def model_dump_json(self):
-        return "{}"

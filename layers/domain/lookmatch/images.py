@@ -16,8 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 40_000_000  # 40 megapixels: far above any phone photo, far below a memory problem
 MAX_SIDE = 20_000
 # Photos are read at most this big (longer side): the models see 256 px (pose) and 192 px
-# (garments) crops, so a 12-megapixel phone photo decoded in full only costs time (~250 ms a
-# photo against ~100 ms; scripts/benchmark.py --long-side 4032). 1000, not 1024: a 4000 or
+# (garments) crops, so a 12-megapixel phone photo decoded in full only costs time (~300 ms a
+# photo against ~110 ms; scripts/benchmark.py --long-side 4032). 1000, not 1024: a 4000 or
 # 4032 px JPEG then decodes at 1/4 scale directly (1000 / 1008 px), without a large resize.
 WORK_SIDE = 1000
 
