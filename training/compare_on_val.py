@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from lookmatch.evaluation import score_head
-from lookmatch.garments import HEAD_CLASSES, GarmentModel
+from lookmatch.garments import GarmentModel
 
-from evaluate_model import REGION_OF, load_split, predict
+from evaluate_model import labelled_crops, load_split, predict
 
 
 def main(paths: list[str]) -> None:
@@ -23,17 +23,13 @@ def main(paths: list[str]) -> None:
     print("dataset  head      n  " + "  ".join(f"{name:>24}" for name in models))
     for ds in ("ccp", "peta", "clothing"):
         d = load_split(ds, "val")
-        preds = {name: predict(model, d["x"], d["inner"])[0] for name, model in models.items()}
-        for head, classes in HEAD_CLASSES.items():
-            rows = (d["region"] == REGION_OF[head]) & (d[f"y_{head}"] >= 0)
-            if not rows.any():
-                continue
-            truth = [classes[i] for i in d[f"y_{head}"][rows]]
-            cells = []
-            for p in preds.values():
-                s = score_head(truth, [classes[i] for i in p[head][rows]], classes)
-                cells.append(f"{s.accuracy:11.1%} / {s.macro_recall:6.1%}")
-            print(f"{ds:8s} {head:6s} {rows.sum():4d}  " + "  ".join(f"{c:>24}" for c in cells), flush=True)
+        scores = {name: {head: score_head(y, p, classes)
+                         for head, classes, _, y, p in labelled_crops(d, predict(model, d["x"], d["inner"])[0])}
+                  for name, model in models.items()}
+        first = next(iter(scores.values()))  # every model is scored on the same crops
+        for head, score in first.items():
+            cells = [f"{s[head].accuracy:11.1%} / {s[head].macro_recall:6.1%}" for s in scores.values()]
+            print(f"{ds:8s} {head:6s} {score.n:4d}  " + "  ".join(f"{c:>24}" for c in cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,15 @@ def predict(model: GarmentModel, x: np.ndarray, inner: np.ndarray) -> tuple[dict
     return {h: np.array(v) for h, v in preds.items()}, 1000 * float(np.median(times))
 
 
+def labelled_crops(d: dict[str, np.ndarray], preds: dict[str, np.ndarray]):
+    """Per head with labelled crops in d: (head, classes, rows, true labels, predicted labels)."""
+    for head, classes in HEAD_CLASSES.items():
+        rows = (d["region"] == REGION_OF[head]) & (d[f"y_{head}"] >= 0)
+        if rows.any():
+            yield (head, classes, rows, [classes[i] for i in d[f"y_{head}"][rows]],
+                   [classes[i] for i in preds[head][rows]])
+
+
 def main():
     results, lines = {}, []
     data = {ds: load_split(ds) for ds in ("ccp", "peta", "clothing")}
@@ -65,12 +74,7 @@ def main():
         for ds, d in data.items():
             preds, ms = predict(model, d["x"], d["inner"])
             res.setdefault("ms_per_crop", []).append(ms)
-            for head, classes in HEAD_CLASSES.items():
-                rows = (d["region"] == REGION_OF[head]) & (d[f"y_{head}"] >= 0)
-                if not rows.any():
-                    continue
-                y = [classes[i] for i in d[f"y_{head}"][rows]]
-                p = [classes[i] for i in preds[head][rows]]
+            for head, classes, rows, y, p in labelled_crops(d, preds):
                 res[f"{ds}/{head}/crops"] = score_head(y, p, classes)
                 if ds in truth:  # all labelled test photos: a missing crop is a miss
                     found = dict(zip(d["key"][rows], p))
