@@ -83,10 +83,40 @@ def test_split_files_match_the_rule_and_labels_are_contract_strings(name):
 
 @needs_data
 def test_sample_photos_ground_truth():
-    test = {t.key: t for t in datasets.load("ccp", "test")}
-    assert test["1065"].upper == "t-shirt" and test["1065"].lower == "jeans"
-    assert test["1006"].whole == "dress"
-    assert test["1039"].lower == "shorts"
+    tags = {t.key: t for t in datasets.load("ccp", "test", ccp_source="tags")}
+    assert tags["1065"].upper == "t-shirt" and tags["1065"].lower == "jeans"
+    assert tags["1006"].whole == "dress"
+    assert tags["1039"].lower == "shorts"
+    eye = {t.key: t for t in datasets.load("ccp", "test", ccp_source="eye")}
+    assert eye["1065"].upper == "sweater" and eye["1065"].lower == "jeans"  # a short-sleeved chunky knit
+    assert eye["1006"].whole == "dress" and eye["1006"].upper is None  # nothing worn over the dress
+    assert eye["1039"].lower == "shorts"
+
+
+def test_by_eye_labels_cover_every_ccp_photo_with_contract_labels():
+    import csv
+
+    with open(datasets.CCP_GARMENTS_BY_EYE, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len({r["id"] for r in rows}) == 1842
+    for r in rows:
+        labels = datasets.ccp_eye_labels(r)
+        assert labels["upper"] in (None, *UPPER) and labels["lower"] in (None, *LOWER)
+        assert labels["whole"] in (None, *WHOLE)
+
+
+def test_by_eye_none_and_unclear_are_unknown():
+    row = {"upper": "none", "lower": "unclear", "whole": "dress", "unsure": "", "note": ""}
+    assert datasets.ccp_eye_labels(row) == {"upper": None, "lower": None, "whole": "dress"}
+
+
+@needs_data
+def test_both_ccp_label_sources_share_photos_split_and_gender():
+    eye, tags = datasets.load("ccp", ccp_source="eye"), datasets.load("ccp", ccp_source="tags")
+    assert [(t.key, t.split, t.gender) for t in eye] == [(t.key, t.split, t.gender) for t in tags]
+    assert any(a.upper != b.upper for a, b in zip(eye, tags))  # two readings, not one
+    with pytest.raises(ValueError, match="label source"):
+        datasets.load("ccp", ccp_source="masks")
 
 
 @needs_data

@@ -92,6 +92,18 @@ def test_evaluate_predictions_against_the_test_split():
 
 
 @needs_data
+def test_ccp_photos_are_scored_against_the_chosen_label_source():
+    eye = {t.key: t for t in datasets.load("ccp", "test", ccp_source="eye")}
+    tags = {t.key: t for t in datasets.load("ccp", "test", ccp_source="tags")}
+    key = next(k for k in eye if eye[k].upper and tags[k].upper and eye[k].upper != tags[k].upper)
+    lines = [line(f"ccp/photos/{key}.jpg", upper=eye[key].upper)]
+    by_eye = evaluation.evaluate_predictions(lines, "test", ccp_source="eye")
+    by_tags = evaluation.evaluate_predictions(lines, "test", ccp_source="tags")
+    assert by_eye.heads["upper"].accuracy == 1 and by_tags.heads["upper"].accuracy == 0
+    assert "ccp garment labels: tags" in evaluation.format_report(by_tags)
+
+
+@needs_data
 def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
     assert main(["evaluate", "--list-test", "ccp"]) == 0
     paths = capsys.readouterr().out.split()
@@ -107,6 +119,9 @@ def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
     assert "person found: 1/1" in capsys.readouterr().out
     assert main(["evaluate", str(preds), "--against", str(preds)]) == 0
     assert "only A" in capsys.readouterr().out
+    preds.write_text(line(str(datasets.load("ccp", "test")[0].path)) + "\n")
+    assert main(["evaluate", str(preds), "--ccp-labels", "tags"]) == 0
+    assert "ccp garment labels: tags" in capsys.readouterr().out
     preds.write_text(line("elsewhere/x.jpg") + "\n")
     assert main(["evaluate", str(preds)]) == 1
     assert main(["evaluate", str(tmp_path / "missing.jsonl")]) == 1

@@ -3,7 +3,12 @@
 The ONE place where dataset tags become contract labels: training (training/) and scoring
 (`lookmatch evaluate`) both read it. Rules, decided once:
 
-ccp (street photos, tags and, for 748 photos, pixel masks):
+ccp (street photos, tags and, for 748 photos, pixel masks). Garment labels come from one of two
+sources (`load(..., ccp_source=...)`, default CCP_LABELS):
+- "eye": every photo's upper / lower / whole read by eye from the photo itself
+  (training/labels/ccp_garments_by_eye.csv; how it was made: training/labels/README.md). "none"
+  (no such garment) and "unclear" (hidden, out of frame) are unknown.
+- "tags": derived from ccp's own tags and masks by these rules:
 - upper: t-shirt -> t-shirt; shirt, blouse -> shirt; sweater, jumper, sweatshirt, cardigan,
   hoodie -> sweater; coat, jacket, blazer, suit -> outerwear; top, vest, bodysuit -> top (ccp's
   "vest" is mostly a sleeveless top, sometimes a sleeveless gilet). Several: with masks the label
@@ -63,6 +68,9 @@ UPPER_OUTERMOST = ("outerwear", "sweater", "shirt", "t-shirt", "top")
 LOWER_OUTERMOST = ("skirt", "shorts", "jeans", "pants")
 MIN_TAG_AREA = 0.002
 CCP_GENDER_BY_EYE = REPO_ROOT / "training" / "gender" / "ccp_test_gender_by_eye.json"
+CCP_GARMENTS_BY_EYE = REPO_ROOT / "training" / "labels" / "ccp_garments_by_eye.csv"
+CCP_LABEL_SOURCES = ("eye", "tags")
+CCP_LABELS = "tags"
 
 PETA_UPPER = {
     "upperBodyTshirt": "t-shirt", "upperBodyJacket": "outerwear", "upperBodySuit": "outerwear",
@@ -137,6 +145,11 @@ def ccp_labels(entry: dict) -> dict[str, str | None]:
     return {"upper": upper, "lower": lower, "whole": whole}
 
 
+def ccp_eye_labels(row: dict[str, str]) -> dict[str, str | None]:
+    """upper/lower/whole from one row of the by-eye labels file; "none" and "unclear" are unknown."""
+    return {head: None if row[head] in ("none", "unclear") else row[head] for head in ("upper", "lower", "whole")}
+
+
 def peta_labels(attrs: list[str]) -> dict[str, str | None]:
     a = set(attrs)
     uppers = {PETA_UPPER[x] for x in a if x in PETA_UPPER}
@@ -169,15 +182,20 @@ def hash_split(dataset: str, group: str) -> str:
     return "test" if bucket < 20 else "val" if bucket < 30 else "train"
 
 
-def _raw(dataset: str, root: Path) -> list[tuple[str, Path, str, dict]]:
+def _raw(dataset: str, root: Path, ccp_source: str = CCP_LABELS) -> list[tuple[str, Path, str, dict]]:
     """(key, path, group, labels) for every usable photo of a dataset."""
     rows = []
     if dataset == "ccp":
+        if ccp_source not in CCP_LABEL_SOURCES:
+            raise ValueError(f"unknown ccp label source {ccp_source!r}; expected one of {CCP_LABEL_SOURCES}")
         images = json.loads((root / "ccp" / "labels.json").read_text())["images"]
-        by_eye = json.loads(CCP_GENDER_BY_EYE.read_text())
+        gender_by_eye = json.loads(CCP_GENDER_BY_EYE.read_text())
+        with open(CCP_GARMENTS_BY_EYE, newline="") as f:
+            garments_by_eye = {row["id"]: ccp_eye_labels(row) for row in csv.DictReader(f)}
         for key, entry in sorted(images.items()):
+            garments = garments_by_eye[key] if ccp_source == "eye" else ccp_labels(entry)
             rows.append((key, root / "ccp" / "photos" / f"{key}.jpg", key,
-                         ccp_labels(entry) | {"gender": by_eye.get(key)}))
+                         garments | {"gender": gender_by_eye.get(key)}))
     elif dataset == "peta":
         for rec in json.loads((root / "peta" / "labels.json").read_text()):
             key = Path(rec["file"]).stem
@@ -222,8 +240,11 @@ def read_split(dataset: str, split_dir: Path = SPLIT_DIR) -> dict[str, str]:
         return {row["group"]: row["split"] for row in csv.DictReader(f)}
 
 
-def load(dataset: str, split: str | None = None, root: Path | None = None) -> list[Truth]:
-    """Ground truth of a dataset, optionally one split only; groups absent from the split file are an error."""
+def load(dataset: str, split: str | None = None, root: Path | None = None,
+         ccp_source: str = CCP_LABELS) -> list[Truth]:
+    """Ground truth of a dataset, optionally one split only; groups absent from the split file are an error.
+
+    ccp_source picks the source of ccp's garment labels ("eye" or "tags"; module docstring)."""
     if split is not None and split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     root = Path(root or data_dir())
@@ -231,7 +252,7 @@ def load(dataset: str, split: str | None = None, root: Path | None = None) -> li
         raise FileNotFoundError(f"data folder {root} not found: set LOOKMATCH_DATA_DIR")
     assigned = read_split(dataset)
     out = []
-    for key, path, group, labels in _raw(dataset, root):
+    for key, path, group, labels in _raw(dataset, root, ccp_source):
         if group not in assigned:
             raise KeyError(f"{dataset} group {group!r} is in no split: regenerate training/splits")
         if split is None or assigned[group] == split:

@@ -95,6 +95,7 @@ def parse_image_ref(image: str) -> tuple[str, str] | None:
 @dataclass
 class Report:
     split: str
+    ccp_source: str = datasets.CCP_LABELS  # where ccp's garment labels come from ("eye" or "tags")
     photos: int = 0  # predictions matched to a ground-truth photo of the split
     unmatched: int = 0  # predictions of photos outside the split or unknown
     errors: int = 0  # lines with "error"
@@ -104,10 +105,12 @@ class Report:
     right: dict[str, dict[tuple[str, str], bool]] = field(default_factory=dict)  # head -> photo -> right?
 
 
-def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path | None = None) -> Report:
-    """Score JSONL lines (the contract's objects) against the ground truth of `split`."""
+def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path | None = None,
+                         ccp_source: str = datasets.CCP_LABELS) -> Report:
+    """Score JSONL lines (the contract's objects) against the ground truth of `split`
+    (ccp garments: labels read by eye, or derived from ccp's tags with ccp_source="tags")."""
     truth_index: dict[tuple[str, str], datasets.Truth] = {}
-    report = Report(split)
+    report = Report(split, ccp_source)
     pairs: dict[str, tuple[list, list]] = {h: ([], []) for h in HEADS}
     seen: set[tuple[str, str]] = set()
     for number, line in enumerate(lines, 1):
@@ -122,7 +125,7 @@ def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path |
             report.unmatched += 1
             continue
         if ref[0] not in {d for d, _ in truth_index} and ref[0] not in report.per_dataset:
-            truth_index.update({(t.dataset, t.key): t for t in datasets.load(ref[0], split, root)})
+            truth_index.update({(t.dataset, t.key): t for t in datasets.load(ref[0], split, root, ccp_source)})
             report.per_dataset.setdefault(ref[0], 0)
         truth = truth_index.get(ref)
         if truth is None or ref in seen:
@@ -194,7 +197,8 @@ def format_report(report: Report) -> str:
     out = [
         f"split {report.split}: {report.photos} photos scored "
         f"({', '.join(f'{d} {n}' for d, n in report.per_dataset.items()) or 'none'}); "
-        f"{report.unmatched} lines not in the split; {report.errors} errors",
+        f"{report.unmatched} lines not in the split; {report.errors} errors"
+        + (f"; ccp garment labels: {report.ccp_source}" if "ccp" in report.per_dataset else ""),
         (f"person found: {report.person_found}/{report.photos} = {found:.1%} "
          f"(95% interval {_interval(wilson_interval(report.person_found, report.photos))})"),
         "",

@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which part of the split to score against (default: test)")
     parser.add_argument("--against", type=Path, metavar="OTHER.jsonl",
                         help="also compare with another predictions file, photo by photo")
+    parser.add_argument("--ccp-labels", default=None, choices=("eye", "tags"),
+                        help="ccp garment labels: read by eye from each photo, or derived from ccp's own "
+                             "tags and masks (default: lookmatch.datasets.CCP_LABELS)")
     parser.add_argument("--list", "--list-test", dest="list_photos", metavar="DATASET",
                         choices=("ccp", "peta", "clothing"),
                         help="print the paths of DATASET's photos in --split (default: test) and exit")
@@ -32,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import evaluation
+    from .. import datasets, evaluation
 
     try:
         if args.list_photos:
@@ -42,12 +45,13 @@ def run(args: argparse.Namespace) -> int:
         if args.predictions is None:
             print("lookmatch evaluate: give a predictions JSONL file (or --list DATASET)", file=sys.stderr)
             return 2
+        source = args.ccp_labels or datasets.CCP_LABELS
         with open(args.predictions) as f:
-            report = evaluation.evaluate_predictions(f, args.split)
+            report = evaluation.evaluate_predictions(f, args.split, ccp_source=source)
         other = None
         if args.against is not None:
             with open(args.against) as f:
-                other = evaluation.evaluate_predictions(f, args.split)
+                other = evaluation.evaluate_predictions(f, args.split, ccp_source=source)
     except (OSError, ValueError, KeyError) as exc:
         print(f"lookmatch evaluate: {exc}", file=sys.stderr)
         return 1
