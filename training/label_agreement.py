@@ -3,12 +3,15 @@
 
 Two annotators who disagree on a photo cannot both be right, so agreement is a rough ceiling for
 any model scored against either source. Per head and split, on the photos both sources label;
-photos with masks ("pixel") and tags only ("image") apart, as the tag rules differ.
+photos with masks ("pixel") and tags only ("image") apart, as the tag rules differ. Then the
+by-eye labels against a second by-eye pass over the 555 val and test photos
+(ccp_garments_by_eye_second_pass.csv; the same kind of annotator, so not an independent check).
 Run: .venv/bin/python training/label_agreement.py [--split val,test]
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from collections import Counter
 
@@ -17,6 +20,7 @@ from lookmatch.config import data_dir
 from lookmatch.evaluation import wilson_interval
 
 HEADS = ("upper", "lower", "whole")
+SECOND_PASS = datasets.CCP_GARMENTS_BY_EYE.with_name("ccp_garments_by_eye_second_pass.csv")
 
 
 def main() -> None:
@@ -45,6 +49,16 @@ def main() -> None:
                               if eye[k].label(head) != tags[k].label(head))
         print("       commonest disagreements (tags -> eye): "
               + ", ".join(f"{a} -> {b} {n}" for (a, b), n in differ.most_common(5)))
+    with open(SECOND_PASS, newline="") as f:
+        second = {row["id"]: datasets.ccp_eye_labels(row) for row in csv.DictReader(f) if row["id"] in eye}
+    if not second:
+        return
+    print(f"\nby eye against the second by-eye pass ({len(second)} of these photos):")
+    for head in HEADS:
+        both = [k for k in second if eye[k].label(head) and second[k][head]]
+        agree = sum(eye[k].label(head) == second[k][head] for k in both)
+        lo, hi = wilson_interval(agree, len(both))
+        print(f"{head:6} {agree:6d} {len(both):5d} {agree / len(both):9.1%} {100 * lo:6.1f}-{100 * hi:4.1f}%")
 
 
 if __name__ == "__main__":
