@@ -55,23 +55,26 @@ def test_reading_is_a_contract_label_with_unit_embedding_and_colour():
         model.read(c["upper"], "feet")
 
 
+# Every garment of the five sample photos, as read by eye (training/labels/ccp_garments_by_eye.csv;
+# 1006 wears a dress alone, so it has no upper or lower garment).
 SAMPLE_TRUTH = [
-    ("ccp_1065", "lower", "jeans"),
-    ("ccp_1039", "lower", "shorts"),
-    ("ccp_1012", "lower", "skirt"),
+    ("ccp_1065", "upper", "sweater"), ("ccp_1065", "lower", "jeans"), ("ccp_1065", "whole", "separates"),
+    ("ccp_1039", "upper", "shirt"), ("ccp_1039", "lower", "shorts"), ("ccp_1039", "whole", "separates"),
+    ("ccp_1012", "upper", "sweater"), ("ccp_1012", "lower", "skirt"), ("ccp_1012", "whole", "separates"),
+    ("ccp_1014", "upper", "outerwear"), ("ccp_1014", "lower", "pants"), ("ccp_1014", "whole", "separates"),
     ("ccp_1006", "whole", "dress"),
-    ("ccp_1065", "whole", "separates"),
-    ("ccp_1014", "upper", "outerwear"),
 ]
 
 
 @needs_model
 def test_sample_photos_mostly_read_right():
-    # The model is below its accuracy targets (layers/models/garments.md): at least 4 of these 6
-    # held-out readings must be right; the message lists the misses.
+    # At least 7 of these 13 held-out readings must be right; the message lists the misses. The model
+    # reads ~80% of garments right on ccp test photos (layers/models/garments.md): it gets 6 or fewer
+    # of 13 right about 1 time in 100, while a broken pipeline reading at chance (~30%) passes about
+    # 1 time in 10.
     got = {(p, r): garment_model().read(crops(p)[r], r).label for p, r, _ in SAMPLE_TRUTH}
     misses = [f"{p} {r}: {got[p, r]} (truth {label})" for p, r, label in SAMPLE_TRUTH if got[p, r] != label]
-    assert len(misses) <= 2, misses
+    assert len(misses) <= 6, misses
 
 
 @needs_model

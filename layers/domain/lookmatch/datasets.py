@@ -70,7 +70,7 @@ MIN_TAG_AREA = 0.002
 CCP_GENDER_BY_EYE = REPO_ROOT / "training" / "gender" / "ccp_test_gender_by_eye.json"
 CCP_GARMENTS_BY_EYE = REPO_ROOT / "training" / "labels" / "ccp_garments_by_eye.csv"
 CCP_LABEL_SOURCES = ("eye", "tags")
-CCP_LABELS = "tags"
+CCP_LABELS = "eye"
 
 PETA_UPPER = {
     "upperBodyTshirt": "t-shirt", "upperBodyJacket": "outerwear", "upperBodySuit": "outerwear",
