@@ -4,11 +4,13 @@ The samples (samples/photos, Clothing Co-Parsing, Apache-2.0) are in the held-ou
 the model never saw them. Ground truth from ccp's tags: 1006 dress; 1012 blouse + skirt;
 1014 coat + pants; 1039 shirt + shorts; 1065 t-shirt + jeans.
 """
+import csv
 from functools import lru_cache
 
 import numpy as np
 import pytest
 
+from lookmatch import datasets
 from lookmatch.config import REPO_ROOT, model_dir
 from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
 from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, GarmentModel, garment_model, to_model_input
@@ -55,15 +57,13 @@ def test_reading_is_a_contract_label_with_unit_embedding_and_colour():
         model.read(c["upper"], "feet")
 
 
-# Every garment of the five sample photos, as read by eye (training/labels/ccp_garments_by_eye.csv;
-# 1006 wears a dress alone, so it has no upper or lower garment).
-SAMPLE_TRUTH = [
-    ("ccp_1065", "upper", "sweater"), ("ccp_1065", "lower", "jeans"), ("ccp_1065", "whole", "separates"),
-    ("ccp_1039", "upper", "shirt"), ("ccp_1039", "lower", "shorts"), ("ccp_1039", "whole", "separates"),
-    ("ccp_1012", "upper", "sweater"), ("ccp_1012", "lower", "skirt"), ("ccp_1012", "whole", "separates"),
-    ("ccp_1014", "upper", "outerwear"), ("ccp_1014", "lower", "pants"), ("ccp_1014", "whole", "separates"),
-    ("ccp_1006", "whole", "dress"),
-]
+def sample_truth() -> list[tuple[str, str, str]]:
+    """(photo, region, label) for every garment of the sample photos, as read by eye
+    (training/labels/ccp_garments_by_eye.csv): 13 readings, as 1006 wears a dress alone."""
+    with open(datasets.CCP_GARMENTS_BY_EYE, newline="") as f:
+        rows = {row["id"]: datasets.ccp_eye_labels(row) for row in csv.DictReader(f)}
+    return [(f"ccp_{key}", region, label) for key in datasets.CCP_FORCED_TEST
+            for region, label in rows[key].items() if label]
 
 
 @needs_model
@@ -72,8 +72,10 @@ def test_sample_photos_mostly_read_right():
     # reads ~80% of garments right on ccp test photos (layers/models/garments.md): it gets 6 or fewer
     # of 13 right about 1 time in 100, while a broken pipeline reading at chance (~30%) passes about
     # 1 time in 10.
-    got = {(p, r): garment_model().read(crops(p)[r], r).label for p, r, _ in SAMPLE_TRUTH}
-    misses = [f"{p} {r}: {got[p, r]} (truth {label})" for p, r, label in SAMPLE_TRUTH if got[p, r] != label]
+    truth = sample_truth()
+    assert len(truth) == 13
+    got = {(p, r): garment_model().read(crops(p)[r], r).label for p, r, _ in truth}
+    misses = [f"{p} {r}: {got[p, r]} (truth {label})" for p, r, label in truth if got[p, r] != label]
     assert len(misses) <= 6, misses
 
 

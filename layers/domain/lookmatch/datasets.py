@@ -190,8 +190,10 @@ def _raw(dataset: str, root: Path, ccp_source: str = CCP_LABELS) -> list[tuple[s
             raise ValueError(f"unknown ccp label source {ccp_source!r}; expected one of {CCP_LABEL_SOURCES}")
         images = json.loads((root / "ccp" / "labels.json").read_text())["images"]
         gender_by_eye = json.loads(CCP_GENDER_BY_EYE.read_text())
-        with open(CCP_GARMENTS_BY_EYE, newline="") as f:
-            garments_by_eye = {row["id"]: ccp_eye_labels(row) for row in csv.DictReader(f)}
+        garments_by_eye = {}
+        if ccp_source == "eye":
+            with open(CCP_GARMENTS_BY_EYE, newline="") as f:
+                garments_by_eye = {row["id"]: ccp_eye_labels(row) for row in csv.DictReader(f)}
         for key, entry in sorted(images.items()):
             garments = garments_by_eye[key] if ccp_source == "eye" else ccp_labels(entry)
             rows.append((key, root / "ccp" / "photos" / f"{key}.jpg", key,
