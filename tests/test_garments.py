@@ -1,10 +1,8 @@
 """The garment model (lookmatch.garments) on real crops of the committed sample photos.
 
 The samples (samples/photos, Clothing Co-Parsing, Apache-2.0) are in the held-out test split:
-the model never saw them. Ground truth from ccp's tags: 1006 dress; 1012 blouse + skirt;
-1014 coat + pants; 1039 shirt + shorts; 1065 t-shirt + jeans.
+the model never saw them. Ground truth: their garments as read by eye (training/labels/).
 """
-import csv
 from functools import lru_cache
 
 import numpy as np
@@ -60,8 +58,7 @@ def test_reading_is_a_contract_label_with_unit_embedding_and_colour():
 def sample_truth() -> list[tuple[str, str, str]]:
     """(photo, region, label) for every garment of the sample photos, as read by eye
     (training/labels/ccp_garments_by_eye.csv): 13 readings, as 1006 wears a dress alone."""
-    with open(datasets.CCP_GARMENTS_BY_EYE, newline="") as f:
-        rows = {row["id"]: datasets.ccp_eye_labels(row) for row in csv.DictReader(f)}
+    rows = datasets.read_ccp_by_eye()
     return [(f"ccp_{key}", region, label) for key in datasets.CCP_FORCED_TEST
             for region, label in rows[key].items() if label]
 

@@ -11,7 +11,6 @@ Run: .venv/bin/python training/label_agreement.py [--split val,test]
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from collections import Counter
 
@@ -49,8 +48,7 @@ def main() -> None:
                               if eye[k].label(head) != tags[k].label(head))
         print("       commonest disagreements (tags -> eye): "
               + ", ".join(f"{a} -> {b} {n}" for (a, b), n in differ.most_common(5)))
-    with open(SECOND_PASS, newline="") as f:
-        second = {row["id"]: datasets.ccp_eye_labels(row) for row in csv.DictReader(f) if row["id"] in eye}
+    second = {k: labels for k, labels in datasets.read_ccp_by_eye(SECOND_PASS).items() if k in eye}
     if not second:
         return
     print(f"\nby eye against the second by-eye pass ({len(second)} of these photos):")

@@ -150,6 +150,12 @@ def ccp_eye_labels(row: dict[str, str]) -> dict[str, str | None]:
     return {head: None if row[head] in ("none", "unclear") else row[head] for head in ("upper", "lower", "whole")}
 
 
+def read_ccp_by_eye(path: Path = CCP_GARMENTS_BY_EYE) -> dict[str, dict[str, str | None]]:
+    """photo id -> upper/lower/whole of a by-eye labels file (training/labels/)."""
+    with open(path, newline="") as f:
+        return {row["id"]: ccp_eye_labels(row) for row in csv.DictReader(f)}
+
+
 def peta_labels(attrs: list[str]) -> dict[str, str | None]:
     a = set(attrs)
     uppers = {PETA_UPPER[x] for x in a if x in PETA_UPPER}
@@ -190,10 +196,7 @@ def _raw(dataset: str, root: Path, ccp_source: str = CCP_LABELS) -> list[tuple[s
             raise ValueError(f"unknown ccp label source {ccp_source!r}; expected one of {CCP_LABEL_SOURCES}")
         images = json.loads((root / "ccp" / "labels.json").read_text())["images"]
         gender_by_eye = json.loads(CCP_GENDER_BY_EYE.read_text())
-        garments_by_eye = {}
-        if ccp_source == "eye":
-            with open(CCP_GARMENTS_BY_EYE, newline="") as f:
-                garments_by_eye = {row["id"]: ccp_eye_labels(row) for row in csv.DictReader(f)}
+        garments_by_eye = read_ccp_by_eye() if ccp_source == "eye" else {}
         for key, entry in sorted(images.items()):
             garments = garments_by_eye[key] if ccp_source == "eye" else ccp_labels(entry)
             rows.append((key, root / "ccp" / "photos" / f"{key}.jpg", key,
