@@ -110,6 +110,22 @@ def test_by_eye_none_and_unclear_are_unknown():
     assert datasets.ccp_eye_labels(row) == {"upper": None, "lower": None, "whole": "dress"}
 
 
+def test_eye_sure_leaves_out_the_heads_marked_unsure():
+    row = {"upper": "shirt", "lower": "jeans", "whole": "separates", "unsure": "lower+whole", "note": ""}
+    assert datasets.ccp_eye_labels(row) == {"upper": "shirt", "lower": "jeans", "whole": "separates"}
+    assert datasets.ccp_eye_labels(row, sure_only=True) == {"upper": "shirt", "lower": None, "whole": None}
+
+
+@needs_data
+def test_eye_sure_is_the_by_eye_labels_less_the_unsure_heads():
+    eye, sure = datasets.load("ccp", "test", ccp_source="eye"), datasets.load("ccp", "test", ccp_source="eye-sure")
+    assert [t.key for t in eye] == [t.key for t in sure]
+    for head in ("upper", "lower", "whole"):
+        kept = [(a, b) for a, b in zip(eye, sure) if getattr(b, head) is not None]
+        assert all(getattr(a, head) == getattr(b, head) for a, b in kept)
+        assert 0 < len(kept) < sum(getattr(a, head) is not None for a in eye)
+
+
 @needs_data
 def test_both_ccp_label_sources_share_photos_split_and_gender():
     eye, tags = datasets.load("ccp", ccp_source="eye"), datasets.load("ccp", ccp_source="tags")

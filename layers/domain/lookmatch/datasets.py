@@ -3,11 +3,13 @@
 The ONE place where dataset tags become contract labels: training (training/) and scoring
 (`lookmatch evaluate`) both read it. Rules, decided once:
 
-ccp (street photos, tags and, for 748 photos, pixel masks). Garment labels come from one of two
+ccp (street photos, tags and, for 748 photos, pixel masks). Garment labels come from one of three
 sources (`load(..., ccp_source=...)`, default CCP_LABELS):
 - "eye": every photo's upper / lower / whole read by eye from the photo itself
   (training/labels/ccp_garments_by_eye.csv; how it was made: training/labels/README.md). "none"
   (no such garment) and "unclear" (hidden, out of frame) are unknown.
+- "eye-sure": the same, but a head the annotator marked unsure is unknown too: scores on the
+  photos whose garment is not in doubt (for reading figures, not for training).
 - "tags": derived from ccp's own tags and masks by these rules:
 - upper: t-shirt -> t-shirt; shirt, blouse -> shirt; sweater, jumper, sweatshirt, cardigan,
   hoodie -> sweater; coat, jacket, blazer, suit -> outerwear; top, vest, bodysuit -> top (ccp's
@@ -69,7 +71,7 @@ LOWER_OUTERMOST = ("skirt", "shorts", "jeans", "pants")
 MIN_TAG_AREA = 0.002
 CCP_GENDER_BY_EYE = REPO_ROOT / "training" / "gender" / "ccp_test_gender_by_eye.json"
 CCP_GARMENTS_BY_EYE = REPO_ROOT / "training" / "labels" / "ccp_garments_by_eye.csv"
-CCP_LABEL_SOURCES = ("eye", "tags")
+CCP_LABEL_SOURCES = ("eye", "eye-sure", "tags")
 CCP_LABELS = "eye"
 
 PETA_UPPER = {
@@ -145,15 +147,18 @@ def ccp_labels(entry: dict) -> dict[str, str | None]:
     return {"upper": upper, "lower": lower, "whole": whole}
 
 
-def ccp_eye_labels(row: dict[str, str]) -> dict[str, str | None]:
-    """upper/lower/whole from one row of the by-eye labels file; "none" and "unclear" are unknown."""
-    return {head: None if row[head] in ("none", "unclear") else row[head] for head in ("upper", "lower", "whole")}
+def ccp_eye_labels(row: dict[str, str], sure_only: bool = False) -> dict[str, str | None]:
+    """upper/lower/whole from one row of the by-eye labels file; "none" and "unclear" are unknown,
+    and with sure_only so is a head named in the row's `unsure` column (e.g. "upper+whole")."""
+    unsure = set(row.get("unsure", "").split("+")) if sure_only else set()
+    return {head: None if row[head] in ("none", "unclear") or head in unsure else row[head]
+            for head in ("upper", "lower", "whole")}
 
 
-def read_ccp_by_eye(path: Path = CCP_GARMENTS_BY_EYE) -> dict[str, dict[str, str | None]]:
+def read_ccp_by_eye(path: Path = CCP_GARMENTS_BY_EYE, sure_only: bool = False) -> dict[str, dict[str, str | None]]:
     """photo id -> upper/lower/whole of a by-eye labels file (training/labels/)."""
     with open(path, newline="") as f:
-        return {row["id"]: ccp_eye_labels(row) for row in csv.DictReader(f)}
+        return {row["id"]: ccp_eye_labels(row, sure_only) for row in csv.DictReader(f)}
 
 
 def peta_labels(attrs: list[str]) -> dict[str, str | None]:
@@ -196,9 +201,10 @@ def _raw(dataset: str, root: Path, ccp_source: str = CCP_LABELS) -> list[tuple[s
             raise ValueError(f"unknown ccp label source {ccp_source!r}; expected one of {CCP_LABEL_SOURCES}")
         images = json.loads((root / "ccp" / "labels.json").read_text())["images"]
         gender_by_eye = json.loads(CCP_GENDER_BY_EYE.read_text())
-        garments_by_eye = read_ccp_by_eye() if ccp_source == "eye" else {}
+        by_eye = ccp_source != "tags"
+        garments_by_eye = read_ccp_by_eye(sure_only=ccp_source == "eye-sure") if by_eye else {}
         for key, entry in sorted(images.items()):
-            garments = garments_by_eye[key] if ccp_source == "eye" else ccp_labels(entry)
+            garments = garments_by_eye[key] if by_eye else ccp_labels(entry)
             rows.append((key, root / "ccp" / "photos" / f"{key}.jpg", key,
                          garments | {"gender": gender_by_eye.get(key)}))
     elif dataset == "peta":

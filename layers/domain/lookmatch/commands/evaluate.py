@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import datasets
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="score a predictions JSONL against the held-out split")
@@ -25,9 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which part of the split to score against (default: test)")
     parser.add_argument("--against", type=Path, metavar="OTHER.jsonl",
                         help="also compare with another predictions file, photo by photo")
-    parser.add_argument("--ccp-labels", default=None, choices=("eye", "tags"),
-                        help="ccp garment labels: read by eye from each photo, or derived from ccp's own "
-                             "tags and masks (default: lookmatch.datasets.CCP_LABELS)")
+    parser.add_argument("--ccp-labels", default=None, choices=datasets.CCP_LABEL_SOURCES,
+                        help="ccp garment labels: read by eye from each photo (eye-sure: only the heads "
+                             "the annotator was sure of), or derived from ccp's own tags and masks "
+                             "(default: lookmatch.datasets.CCP_LABELS)")
     parser.add_argument("--list", "--list-test", dest="list_photos", metavar="DATASET",
                         choices=("ccp", "peta", "clothing"),
                         help="print the paths of DATASET's photos in --split (default: test) and exit")
@@ -35,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import datasets, evaluation
+    from .. import evaluation
 
     try:
         if args.list_photos:
