@@ -1,8 +1,8 @@
 """Does a reading survive what real uploads do to a photo? The test photos, changed, end to end.
 
-    .venv/bin/python scripts/eval_robustness.py [--set ccp] [--limit N]
+    .venv/bin/python scripts/eval_robustness.py [--set ccp] [--split test] [--limit N]
 
-Each held-out test photo goes through `lookmatch.pipeline.predict_file` as it is and as three
+Each held-out test photo (or val photo, with --split val: how a model is chosen) goes through `lookmatch.pipeline.predict_file` as it is and as three
 variants a shopper's upload could be:
 - phone size: enlarged (cubic) to a 4032 px longer side and saved as a JPEG (quality 92);
 - wide framing: the photo in the middle of a 4:3 landscape picture (its own blurred copy on
@@ -55,9 +55,10 @@ def predict_all(paths: list[Path], what: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="ccp", choices=("ccp", "peta"), help="test photos of this dataset")
-    parser.add_argument("--limit", type=int, help="only the first N test photos")
+    parser.add_argument("--split", default="test", choices=("test", "val"), help="which held-out photos")
+    parser.add_argument("--limit", type=int, help="only the first N photos")
     args = parser.parse_args()
-    truths = datasets.load(args.set, "test")[: args.limit]
+    truths = datasets.load(args.set, args.split)[: args.limit]
     originals = [t.path for t in truths]
     lines = {"as is": predict_all(originals, "as is")}
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,9 +72,9 @@ def main() -> None:
                 cv2.imwrite(str(paths[-1]), change(cv2.imread(str(truth.path))), [cv2.IMWRITE_JPEG_QUALITY, 92])
             lines[name] = predict_all(paths, name)
 
-    reports = {name: evaluate_predictions(found) for name, found in lines.items()}
+    reports = {name: evaluate_predictions(found, args.split) for name, found in lines.items()}
     labels = {name: [json.loads(line) for line in found] for name, found in lines.items()}
-    print(f"\n{args.set} test photos: {len(truths)}; accuracy per head (same labels as `lookmatch evaluate`)")
+    print(f"\n{args.set} {args.split} photos: {len(truths)}; accuracy per head (same labels as `lookmatch evaluate`)")
     print(f"{'variant':14} {'person':>7} " + " ".join(f"{h:>7}" for h in HEADS))
     for name, report in reports.items():
         cells = " ".join(f"{report.heads[h].accuracy:7.1%}" if h in report.heads else f"{'-':>7}" for h in HEADS)
