@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/eval_robustness.py [--set ccp] [--split test] [--limit N]
 
-Each held-out test photo (or val photo, with --split val: how a model is chosen) goes through `lookmatch.pipeline.predict_file` as it is and as three
-variants a shopper's upload could be:
+Each held-out test photo (val photo with --split val: how a model is chosen) goes through
+`lookmatch.pipeline.predict_file` as it is and as three variants a shopper's upload could be:
 - phone size: enlarged (cubic) to a 4032 px longer side and saved as a JPEG (quality 92);
 - wide framing: the photo in the middle of a 4:3 landscape picture (its own blurred copy on
   the sides), so the person fills a third to a half of the width;
