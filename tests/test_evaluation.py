@@ -79,6 +79,9 @@ def test_evaluate_predictions_against_the_test_split():
     assert report.heads["gender"].n == judged and report.heads["gender"].accuracy == 0
     text = evaluation.format_report(report)
     assert "person found: 2/3" in text and "[upper]" in text
+    # all four heads scored (gender all wrong): the score a model is chosen by on val
+    expected = sum(report.heads[h].macro_recall for h in ("upper", "lower", "whole")) + 0.0
+    assert judged and report.selection_score == pytest.approx(expected) and f"{expected:.3f}" in text
 
     # the same photos read by another model: paired, photo by photo
     other = evaluation.evaluate_predictions([
@@ -89,6 +92,8 @@ def test_evaluate_predictions_against_the_test_split():
     c = evaluation.compare_reports(report, other)["upper"]
     assert (c.n, c.right_a, c.right_b, c.only_a, c.only_b) == (3, 2, 2, 1, 1) and c.p_value == 1.0
     assert "only A" in evaluation.format_comparison({"upper": c}, "a.jsonl", "b.jsonl")
+    empty = evaluation.Report("test")  # no head scored: no selection score, and none printed
+    assert empty.selection_score is None and "selection score" not in evaluation.format_report(empty)
 
 
 @needs_data

@@ -104,6 +104,14 @@ class Report:
     heads: dict[str, HeadScore] = field(default_factory=dict)
     right: dict[str, dict[tuple[str, str], bool]] = field(default_factory=dict)  # head -> photo -> right?
 
+    @property
+    def selection_score(self) -> float | None:
+        """How a garment model is chosen on val (training/train_garments.py scores its val crops the
+        same way): macro recall of upper + lower + whole, plus gender accuracy. None without all four."""
+        if not all(h in self.heads for h in ("upper", "lower", "whole", "gender")):
+            return None
+        return sum(self.heads[h].macro_recall for h in ("upper", "lower", "whole")) + self.heads["gender"].accuracy
+
 
 def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path | None = None,
                          ccp_source: str = datasets.CCP_LABELS) -> Report:
@@ -206,6 +214,9 @@ def format_report(report: Report) -> str:
     ]
     for head, s in report.heads.items():
         out.append(f"{head:8} {s.n:5d} {s.accuracy:9.1%} {_interval(s.accuracy_interval):>14} {s.macro_recall:9.1%}")
+    if report.selection_score is not None:
+        out.append(f"selection score (macro recall of upper + lower + whole, + gender accuracy): "
+                   f"{report.selection_score:.3f}")
     for head, s in report.heads.items():
         out += ["", f"[{head}]", format_confusion(s)]
     return "\n".join(out)
