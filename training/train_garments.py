@@ -250,6 +250,7 @@ def main():
                 print(f"  epoch {epoch + 1} batch {b + 1}/{batches} loss {total / (b + 1):.3f} "
                       f"({time.time() - t0:.0f} s)", flush=True)
         res = evaluate(ema.module, x_va, in_va, ys_va)
+        # = lookmatch.evaluation.Report.selection_score on crops (that package is not in this venv)
         score = res["upper"][1] + res["lower"][1] + res["whole"][1] + res["gender"][0]
         history.append({"epoch": epoch + 1, "loss": total / batches,
                         **{h: {"acc": a, "macro_recall": r} for h, (a, r) in res.items()}})

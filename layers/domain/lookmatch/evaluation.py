@@ -108,9 +108,9 @@ class Report:
     def selection_score(self) -> float | None:
         """How a garment model is chosen on val (training/train_garments.py scores its val crops the
         same way): macro recall of upper + lower + whole, plus gender accuracy. None without all four."""
-        if not all(h in self.heads for h in ("upper", "lower", "whole", "gender")):
+        if not all(h in self.heads for h in HEADS):
             return None
-        return sum(self.heads[h].macro_recall for h in ("upper", "lower", "whole")) + self.heads["gender"].accuracy
+        return sum(self.heads[h].macro_recall for h in GARMENT_LABELS) + self.heads["gender"].accuracy
 
 
 def evaluate_predictions(lines: Iterable[str], split: str = "test", root: Path | None = None,
