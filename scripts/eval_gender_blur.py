@@ -37,11 +37,6 @@ def encoded(bgr: np.ndarray, ext: str) -> bytes:
     return cv2.imencode(ext, bgr, [cv2.IMWRITE_JPEG_QUALITY, 92] if ext == ".jpg" else [])[1].tobytes()
 
 
-def enlarged(bgr: np.ndarray, long_side: int) -> np.ndarray:
-    scale = long_side / max(bgr.shape[:2])
-    return cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-
-
 def decoded_in_full(data: bytes) -> np.ndarray:
     """Decoded at full size (no 1/4-scale JPEG decode), then shrunk as lookmatch.images does."""
     rgb = decode_image(data, max_side=None)
@@ -49,14 +44,15 @@ def decoded_in_full(data: bytes) -> np.ndarray:
     return cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
 
 
-# each step: the photo's file bytes and its BGR pixels -> the RGB picture the pipeline works on
-STEPS: dict[str, Callable[[bytes, np.ndarray], np.ndarray]] = {
-    "as it is": lambda raw, bgr: decode_image(raw),
-    "JPEG q92 again, same size": lambda raw, bgr: decode_image(encoded(bgr, ".jpg")),
-    f"enlarged (cubic) to {WORK_SIDE} px, PNG": lambda raw, bgr: decode_image(encoded(enlarged(bgr, WORK_SIDE), ".png")),
-    "enlarged to 4032 px, PNG": lambda raw, bgr: decode_image(encoded(phone_size(bgr), ".png")),
-    "enlarged to 4032 px, JPEG q92, decoded in full": lambda raw, bgr: decoded_in_full(encoded(phone_size(bgr), ".jpg")),
-    "phone-size copy (4032 px, JPEG q92, 1/4 decode)": lambda raw, bgr: decode_image(encoded(phone_size(bgr), ".jpg")),
+AS_IS = "as it is"
+PHONE_SIZE = "phone-size copy (4032 px, JPEG q92, 1/4 decode)"
+# each step after AS_IS: the photo's BGR pixels -> the RGB picture the pipeline works on
+STEPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "JPEG q92 again, same size": lambda bgr: decode_image(encoded(bgr, ".jpg")),
+    f"enlarged (cubic) to {WORK_SIDE} px, PNG": lambda bgr: decode_image(encoded(phone_size(bgr, WORK_SIDE), ".png")),
+    "enlarged to 4032 px, PNG": lambda bgr: decode_image(encoded(phone_size(bgr), ".png")),
+    "enlarged to 4032 px, JPEG q92, decoded in full": lambda bgr: decoded_in_full(encoded(phone_size(bgr), ".jpg")),
+    PHONE_SIZE: lambda bgr: decode_image(encoded(phone_size(bgr), ".jpg")),
 }
 ON_ORIGINAL_BOX = "phone-size copy, on the original's box"
 
@@ -70,23 +66,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N val photos")
     args = parser.parse_args()
-    faces, readings = [], {name: [] for name in [*STEPS, ON_ORIGINAL_BOX]}
+    faces, readings = [], {name: [] for name in [AS_IS, *STEPS, ON_ORIGINAL_BOX]}
     for truth in tqdm(datasets.load("ccp", "val")[: args.limit], desc="ccp val", unit="photo"):
-        raw = truth.path.read_bytes()
         bgr = cv2.imread(str(truth.path))
-        original = decode_image(raw)
+        original = decode_image(truth.path.read_bytes())
         pose = read_pose(original)
         face = gender_model().predict(original, pose.boxes.get("head")) if pose.person else None
         if face is None or face.score < SURE_FACE or not pose.boxes.get("whole"):
             continue
-        pictures = {name: step(raw, bgr) for name, step in STEPS.items()}
-        boxes = {name: read_pose(rgb).boxes.get("whole") for name, rgb in pictures.items()}
+        pictures = {AS_IS: original} | {name: step(bgr) for name, step in STEPS.items()}
+        boxes = {AS_IS: pose.boxes["whole"]} | {name: read_pose(pictures[name]).boxes.get("whole") for name in STEPS}
         if any(box is None for box in boxes.values()):
             continue  # the same photos in every row
         faces.append(face.label)
         for name, rgb in pictures.items():
             readings[name].append(p_male(rgb, boxes[name]))
-        copy, box = pictures["phone-size copy (4032 px, JPEG q92, 1/4 decode)"], pose.boxes["whole"]
+        copy, box = pictures[PHONE_SIZE], pose.boxes["whole"]
         sx, sy = copy.shape[1] / original.shape[1], copy.shape[0] / original.shape[0]
         scaled = Box.clipped(box.x0 * sx, box.y0 * sy, box.x1 * sx, box.y1 * sy, copy.shape[1], copy.shape[0])
         readings[ON_ORIGINAL_BOX].append(p_male(copy, scaled))
