@@ -2,8 +2,8 @@
 
 Input: training/cache/crops_{ccp,peta,clothing}.npz (training/cache_crops.py: the real pose
 pipeline's boxes with some context around them). Steps:
-1. Fine-tune ImageNet MobileNetV2 end to end at SIZE px, but for its first FROZEN blocks (edges
-   and colours: frozen, BatchNorm statistics too), with augmentation on every batch: the crop box
+1. Fine-tune an ImageNet backbone (MobileNetV2, or EfficientNet-Lite0 with --backbone) end to end
+   at SIZE px, but for its first blocks (edges and colours: frozen, BatchNorm statistics too), with augmentation on every batch: the crop box
    jittered in position and size inside its stored context, mirrored half the time, brightness /
    contrast / saturation jitter. Four linear heads on the pooled 1280-d feature: upper (5),
    lower (4), whole (3), gender (2). A crop trains only the heads it is labelled for (its own
@@ -16,9 +16,9 @@ pipeline's boxes with some context around them). Steps:
    linear layer inside the exported model): generic look similarity, not only the class.
 3. Export: float .tflite (reference, training/cache/) and full-int8 .tflite calibrated on real
    train crops of people, the pipeline's crops of ccp and PETA photos
-   (layers/models/garments_int8.tflite).
+   (layers/models/garments_int8.tflite; other names with --name).
 Test crops are never read here. Progress goes to stdout (one line per ~100 batches).
-Run: .venv-train/bin/python training/train_garments.py [--epochs N]
+Run: .venv-train/bin/python training/train_garments.py [--epochs N] [--backbone B --name NAME]
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 from common import NHWCImageInput  # noqa: E402
 from export_tflite import export_tflite  # noqa: E402
+from efficientnet_lite import INPUT_MEAN, INPUT_STD, efficientnet_lite0_imagenet  # noqa: E402
 from mobilenet_v2 import mobilenet_v2_imagenet  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -43,8 +44,8 @@ CACHE = HERE / "cache"
 MODELS = HERE.parent / "layers" / "models"
 HEADS = {"upper": 5, "lower": 4, "whole": 3, "gender": 2}
 SIZE = 192  # = lookmatch.garments.INPUT_SIZE
-FROZEN = 4  # features[:4]: the stride-2/4 blocks, a third of the compute, left as on ImageNet
 EMBEDDING = 128
+BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
 EPOCHS, BATCH = 8, 48
 LR_HEADS, LR_BACKBONE = 2e-3, 5e-4
 # int8 calibration: real train crops of people (the pipeline's ccp and PETA crops, what the model
@@ -70,11 +71,20 @@ EMA_DECAY = 0.995
 class GarmentNet(nn.Module):
     """NHWC 0..255 crop -> (upper, lower, whole, gender logits, unit embedding)."""
 
-    def __init__(self, backbone):
+    def __init__(self, backbone: str):
         super().__init__()
-        self.input = NHWCImageInput()
-        self.stem = backbone.features[:FROZEN]
-        self.tail = backbone.features[FROZEN:]
+        # stem = the frozen stride-2/4 layers (about a third of the compute), left as on ImageNet
+        if backbone == "mobilenet_v2":
+            net = mobilenet_v2_imagenet()
+            self.input = NHWCImageInput()
+            self.stem, self.tail = net.features[:4], net.features[4:]
+        elif backbone == "efficientnet_lite0":
+            net = efficientnet_lite0_imagenet()
+            self.input = NHWCImageInput(INPUT_MEAN, INPUT_STD)
+            self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(), *net._blocks[:3])
+            self.tail = nn.Sequential(*net._blocks[3:], net._conv_head, net._bn1, nn.ReLU6())
+        else:
+            raise ValueError(f"unknown backbone {backbone!r}: one of {BACKBONES}")
         self.dropout = nn.Dropout(0.2)
         self.heads = nn.ModuleDict({h: nn.Linear(1280, n) for h, n in HEADS.items()})
         self.embedding = nn.Linear(1280, EMBEDDING)  # set from PCA after training
@@ -165,23 +175,28 @@ def evaluate(model, x, inner, ys):
     return res
 
 
-def export(model, x_tr, in_tr, people):
-    """Float reference (training/cache/) and full int8 (layers/models/), calibrated on train crops
-    of people (`people`: the rows of x_tr that may be drawn)."""
+def export(model, x_tr, in_tr, people, name):
+    """Float reference (training/cache/NAME_float.tflite) and full int8
+    (layers/models/NAME_int8.tflite), calibrated on train crops of people (`people`: the rows of
+    x_tr that may be drawn)."""
     calib_idx = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(people), CALIBRATION, replace=False))
     calib = views(x_tr[calib_idx], in_tr[calib_idx], augment=False).contiguous()
     example = calib[:1]
-    export_tflite(model, example, CACHE / "garments_float.tflite")
+    export_tflite(model, example, CACHE / f"{name}_float.tflite")
     print("float export done", flush=True)
-    export_tflite(model, example, MODELS / "garments_int8.tflite",
+    export_tflite(model, example, MODELS / f"{name}_int8.tflite",
                   calibration_batches=[calib[i:i + 50] for i in range(0, len(calib), 50)])
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v2")
+    parser.add_argument("--name", default="garments",
+                        help="file stem of the outputs: training/cache/NAME.pt, NAME_float.tflite, "
+                             "NAME_train_log.json, layers/models/NAME_int8.tflite")
     parser.add_argument("--export-only", action="store_true",
-                        help="export training/cache/garments.pt again (e.g. new calibration) without training")
+                        help="export training/cache/NAME.pt again (e.g. new calibration) without training")
     args = parser.parse_args()
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
@@ -200,10 +215,10 @@ def main():
     whole_weight = torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32)
     people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
 
-    model = GarmentNet(mobilenet_v2_imagenet())
+    model = GarmentNet(args.backbone)
     if args.export_only:
-        model.load_state_dict(torch.load(CACHE / "garments.pt"))
-        export(model.eval(), x_tr, in_tr, people)
+        model.load_state_dict(torch.load(CACHE / f"{args.name}.pt"))
+        export(model.eval(), x_tr, in_tr, people, args.name)
         print(f"done in {time.time() - t0:.0f} s", flush=True)
         return
     model = model.to(memory_format=torch.channels_last)
@@ -272,10 +287,10 @@ def main():
         model.embedding.bias.copy_(-(comps @ mean))
 
     model = model.to(memory_format=torch.contiguous_format)
-    torch.save(model.state_dict(), CACHE / "garments.pt")
-    export(model, x_tr, in_tr, people)
+    torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
+    export(model, x_tr, in_tr, people, args.name)
     elapsed = time.time() - t0
-    (CACHE / "train_log.json").write_text(json.dumps({"history": history, "seconds": elapsed,
+    (CACHE / f"{args.name}_train_log.json").write_text(json.dumps({"backbone": args.backbone, "history": history, "seconds": elapsed,
                                                       "train_crops": int(train.sum()), "val_crops": int(val.sum())},
                                                      indent=1))
     print(f"done in {elapsed:.0f} s", flush=True)
