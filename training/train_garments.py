@@ -16,7 +16,7 @@ pipeline's boxes with some context around them). Steps:
    linear layer inside the exported model): generic look similarity, not only the class.
 3. Export: float .tflite (reference, training/cache/) and full-int8 .tflite calibrated on real
    train crops of people, the pipeline's crops of ccp and PETA photos
-   (layers/models/garments_int8.tflite; other names with --name).
+   (layers/models/garments_int8.tflite; with --name, an experiment's files in training/cache/).
 Test crops are never read here. Progress goes to stdout (one line per ~100 batches).
 Run: .venv-train/bin/python training/train_garments.py [--epochs N] [--backbone B --name NAME]
 """
@@ -46,6 +46,7 @@ HEADS = {"upper": 5, "lower": 4, "whole": 3, "gender": 2}
 SIZE = 192  # = lookmatch.garments.INPUT_SIZE
 EMBEDDING = 128
 BACKBONES = ("mobilenet_v2", "efficientnet_lite0")
+SHIPPED_NAME = "garments"  # lookmatch.garments.MODEL_FILE = SHIPPED_NAME + "_int8.tflite"
 EPOCHS, BATCH = 8, 48
 LR_HEADS, LR_BACKBONE = 2e-3, 5e-4
 # int8 calibration: real train crops of people (the pipeline's ccp and PETA crops, what the model
@@ -176,15 +177,16 @@ def evaluate(model, x, inner, ys):
 
 
 def export(model, x_tr, in_tr, people, name):
-    """Float reference (training/cache/NAME_float.tflite) and full int8
-    (layers/models/NAME_int8.tflite), calibrated on train crops of people (`people`: the rows of
-    x_tr that may be drawn)."""
+    """Float reference (training/cache/NAME_float.tflite) and full int8 (NAME_int8.tflite),
+    calibrated on train crops of people (`people`: the rows of x_tr that may be drawn). The int8
+    file goes to layers/models/ (where the build packs every *_int8.tflite) only for the shipped
+    name; an experiment's stays in training/cache/."""
     calib_idx = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(people), CALIBRATION, replace=False))
     calib = views(x_tr[calib_idx], in_tr[calib_idx], augment=False).contiguous()
     example = calib[:1]
     export_tflite(model, example, CACHE / f"{name}_float.tflite")
     print("float export done", flush=True)
-    export_tflite(model, example, MODELS / f"{name}_int8.tflite",
+    export_tflite(model, example, (MODELS if name == SHIPPED_NAME else CACHE) / f"{name}_int8.tflite",
                   calibration_batches=[calib[i:i + 50] for i in range(0, len(calib), 50)])
 
 
@@ -192,9 +194,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--backbone", choices=BACKBONES, default="mobilenet_v2")
-    parser.add_argument("--name", default="garments",
+    parser.add_argument("--name", default=SHIPPED_NAME,
                         help="file stem of the outputs: training/cache/NAME.pt, NAME_float.tflite, "
-                             "NAME_train_log.json, layers/models/NAME_int8.tflite")
+                             f"NAME_train_log.json and NAME_int8.tflite (in layers/models/ for {SHIPPED_NAME})")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
     args = parser.parse_args()
