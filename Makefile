@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-SAMPLE ?= samples/photos/ccp_1065.jpg
+SAMPLE ?= samples/photos/ccp_1014.jpg
 
 .PHONY: setup models tools run test test-all sizes
 
