@@ -41,6 +41,8 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
+    """The ImageNet network's layers and weights; train_garments.GarmentNet assembles its forward."""
+
     def __init__(self, num_classes: int = 1000):
         super().__init__()
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
@@ -50,14 +52,7 @@ class EfficientNetLite0(nn.Module):
             for k, n, cin, cout, e, s in STAGES for i in range(n))
         self._conv_head = nn.Conv2d(320, FEATURES, 1, bias=False)
         self._bn1 = nn.BatchNorm2d(FEATURES, eps=1e-3)
-        self._fc = nn.Linear(FEATURES, num_classes)
-        self.act = nn.ReLU6(inplace=True)
-
-    def stem(self, x):
-        return self.act(self._bn0(self._conv_stem(x)))
-
-    def head(self, x):
-        return self.act(self._bn1(self._conv_head(x)))
+        self._fc = nn.Linear(FEATURES, num_classes)  # ImageNet classifier: loaded, not used
 
 
 def imagenet_weights_path() -> Path:

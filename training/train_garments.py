@@ -2,16 +2,17 @@
 
 Input: training/cache/crops_{ccp,peta,clothing}.npz (training/cache_crops.py: the real pose
 pipeline's boxes with some context around them). Steps:
-1. Fine-tune an ImageNet backbone (MobileNetV2, or EfficientNet-Lite0 with --backbone) end to end
-   at SIZE px, but for its first blocks (edges and colours: frozen, BatchNorm statistics too), with augmentation on every batch: the crop box
-   jittered in position and size inside its stored context, mirrored half the time, brightness /
-   contrast / saturation jitter. Four linear heads on the pooled 1280-d feature: upper (5),
-   lower (4), whole (3), gender (2). A crop trains only the heads it is labelled for (its own
-   region; the whole-body crop also gender). Class-weighted cross-entropy (inverse square root
-   of class frequency) for upper and lower (macro recall targets); whole and gender unweighted;
-   PETA's whole labels count a fifth (WHOLE_WEIGHT). Label smoothing 0.1. Val is scored on an
-   exponential moving average of the weights (EMA_DECAY); the epoch with the best val score is
-   kept (val = pipeline crops of val photos, exactly as at inference).
+1. Fine-tune an ImageNet backbone (MobileNetV2, or EfficientNet-Lite0 with --backbone) end to
+   end at SIZE px, but for its first blocks (edges and colours: frozen, BatchNorm statistics
+   too), with augmentation on every batch: the crop box jittered in position and size inside its
+   stored context, mirrored half the time, brightness / contrast / saturation jitter. Four
+   linear heads on the pooled 1280-d feature: upper (5), lower (4), whole (3), gender (2). A
+   crop trains only the heads it is labelled for (its own region; the whole-body crop also
+   gender). Class-weighted cross-entropy (inverse square root of class frequency) for upper and
+   lower (macro recall targets); whole and gender unweighted; PETA's whole labels count a fifth
+   (WHOLE_WEIGHT). Label smoothing 0.1. Val is scored on an exponential moving average of the
+   weights (EMA_DECAY); the epoch with the best val score is kept (val = pipeline crops of val
+   photos, exactly as at inference).
 2. Embedding: PCA of the pooled feature to 128 dims, fitted on train crops, L2-normalised (a
    linear layer inside the exported model): generic look similarity, not only the class.
 3. Export: float .tflite (reference, training/cache/) and full-int8 .tflite calibrated on real
@@ -74,7 +75,7 @@ class GarmentNet(nn.Module):
 
     def __init__(self, backbone: str):
         super().__init__()
-        # stem = the frozen stride-2/4 layers (about a third of the compute), left as on ImageNet
+        # stem = the stride-2/4 layers, frozen as on ImageNet (MobileNetV2: a third of the compute)
         if backbone == "mobilenet_v2":
             net = mobilenet_v2_imagenet()
             self.input = NHWCImageInput()
@@ -292,9 +293,9 @@ def main():
     torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
     export(model, x_tr, in_tr, people, args.name)
     elapsed = time.time() - t0
-    (CACHE / f"{args.name}_train_log.json").write_text(json.dumps({"backbone": args.backbone, "history": history, "seconds": elapsed,
-                                                      "train_crops": int(train.sum()), "val_crops": int(val.sum())},
-                                                     indent=1))
+    log = {"backbone": args.backbone, "history": history, "seconds": elapsed,
+           "train_crops": int(train.sum()), "val_crops": int(val.sum())}
+    (CACHE / f"{args.name}_train_log.json").write_text(json.dumps(log, indent=1))
     print(f"done in {elapsed:.0f} s", flush=True)
 
 
