@@ -43,7 +43,7 @@ class MBConv(nn.Module):
 class EfficientNetLite0(nn.Module):
     """The ImageNet network's layers and weights; train_garments.GarmentNet assembles its forward."""
 
-    def __init__(self, num_classes: int = 1000):
+    def __init__(self):
         super().__init__()
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
         self._bn0 = nn.BatchNorm2d(32, eps=1e-3)
@@ -52,7 +52,7 @@ class EfficientNetLite0(nn.Module):
             for k, n, cin, cout, e, s in STAGES for i in range(n))
         self._conv_head = nn.Conv2d(320, FEATURES, 1, bias=False)
         self._bn1 = nn.BatchNorm2d(FEATURES, eps=1e-3)
-        self._fc = nn.Linear(FEATURES, num_classes)  # ImageNet classifier: loaded, not used
+        self._fc = nn.Linear(FEATURES, 1000)  # the ImageNet classifier: in the weights file, not used
 
 
 def imagenet_weights_path() -> Path:
