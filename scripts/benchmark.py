@@ -5,11 +5,14 @@ median and p90 milliseconds of each stage (decode, pose, face + gender, garments
 with the interpreters on one thread and on all cores, the photos per second of one worker process
 per core, model load times, model sizes and peak memory.
 
-    .venv/bin/python scripts/benchmark.py [-n 40] [--float-models DIR] [--long-side 4032]
+    .venv/bin/python scripts/benchmark.py [-n 40] [--float-models DIR] [--long-side 4032] [--far-away]
 
 --long-side PX times phone-size uploads: each photo is first enlarged to that longer side and
 saved as a JPEG (quality 92), so decode sees a 10-megapixel file (the pipeline reads photos at
 most images.WORK_SIDE px big; see lookmatch/images.py).
+--far-away times photos of a person shot from across the street (`far_away`): the pose stage
+then looks through zoomed windows, and the crops come from a second, larger decode
+(pipeline.detail_side), which "decode" includes.
 
 "float" runs the float reference models (the same networks before int8 quantization) that
 `training/` writes into training/cache; when they are absent only int8 is measured. BlazePose and the face detector
@@ -36,7 +39,7 @@ from lookmatch.contract import GARMENT_REGIONS
 from lookmatch.garments import MODEL_FILE as GARMENTS_INT8, GarmentModel
 from lookmatch.gender import MODEL_FILE as GENDER_INT8, GenderModel
 from lookmatch.images import load_image
-from lookmatch.pipeline import classify, read_pose
+from lookmatch.pipeline import classify, detail_side, read_pose, scaled_boxes
 from lookmatch.pose import PoseEstimator
 
 # The float references are written by the training scripts (training/README.md), not shipped.
@@ -59,12 +62,27 @@ def phone_size(bgr: np.ndarray, long_side: int = 4032) -> np.ndarray:
     return cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
 
 
-def enlarged(paths: list[Path], long_side: int, folder: Path) -> list[Path]:
-    """Each photo at phone size, saved as a JPEG (quality 92) in folder: a phone-size upload."""
+def far_away(bgr: np.ndarray) -> np.ndarray:
+    """The photo at a third of the height of a 4:3 landscape picture, as a person shot from across
+    the street (feet nearer the bottom). Around it, its edge pixels drawn outwards and blurred: a
+    backdrop with nobody in it (a blurred enlargement of the photo itself would hold a giant
+    ghost of the person, which the pose stage may take for the main one)."""
+    h, w = bgr.shape[:2]
+    height, width = 3 * h, 4 * h
+    y0, x0 = (height - h) * 2 // 3, (width - w) // 2
+    canvas = cv2.copyMakeBorder(bgr, y0, height - h - y0, x0, width - w - x0, cv2.BORDER_REPLICATE)
+    canvas = cv2.GaussianBlur(canvas, (0, 0), 8)
+    canvas[y0:y0 + h, x0:x0 + w] = bgr
+    return canvas
+
+
+def changed(paths: list[Path], change, folder: Path) -> list[Path]:
+    """Each photo changed by `change` (BGR -> BGR), saved as a JPEG (quality 92) in folder."""
+    folder.mkdir(exist_ok=True)
     out = []
     for path in paths:
         out.append(folder / f"{path.stem}.jpg")
-        cv2.imwrite(str(out[-1]), phone_size(cv2.imread(str(path)), long_side), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        cv2.imwrite(str(out[-1]), change(cv2.imread(str(path))), [cv2.IMWRITE_JPEG_QUALITY, 92])
     return out
 
 
@@ -86,18 +104,22 @@ def time_photo(path: Path, models: dict) -> dict[str, float]:
     t1 = time.perf_counter()
     pose = read_pose(rgb, models["pose"])
     t2 = time.perf_counter()
-    classify(rgb, pose, models["garments"], models["gender"])
+    side = detail_side(pose)
+    detail = rgb if side is None else load_image(path, max_side=side)
     t3 = time.perf_counter()
-    out.update(decode=t1 - t0, pose=t2 - t1, classify=t3 - t2, photo=t3 - t0)
+    classify(detail, pose, models["garments"], models["gender"])
+    t4 = time.perf_counter()
+    out.update(decode=(t1 - t0) + (t3 - t2), pose=t2 - t1, classify=t4 - t3, photo=t4 - t0)
     # The classify stage split in two: the garment runs, and face + gender (face detector, chip, model).
     if pose.person:
-        crops = {r: pose.boxes[r].crop(rgb) for r in GARMENT_REGIONS if pose.boxes.get(r) is not None}
+        boxes = scaled_boxes(pose, detail)
+        crops = {r: boxes[r].crop(detail) for r in GARMENT_REGIONS if boxes.get(r) is not None}
         t = time.perf_counter()
         for region, crop in crops.items():
             models["garments"].read(crop, region)
         out["garments"] = time.perf_counter() - t
         t = time.perf_counter()
-        models["gender"].predict(rgb, pose.boxes.get("head"), None)
+        models["gender"].predict(detail, boxes.get("head"), None)
         out["face+gender"] = time.perf_counter() - t
     return out
 
@@ -140,11 +162,15 @@ def main() -> None:
                         help=f"folder of {GARMENTS_FLOAT} and {GENDER_FLOAT} (default training/cache)")
     parser.add_argument("--long-side", type=int, metavar="PX",
                         help="time phone-size uploads: photos enlarged to this longer side first (e.g. 4032)")
+    parser.add_argument("--far-away", action="store_true",
+                        help="time photos of a person a third of a 4:3 picture's height (far_away)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         paths = photos(args.n)
+        if args.far_away:
+            paths = changed(paths, far_away, Path(tmp) / "far")
         if args.long_side:
-            paths = enlarged(paths, args.long_side, Path(tmp))
+            paths = changed(paths, lambda bgr: phone_size(bgr, args.long_side), Path(tmp))
         report(paths, args)
 
 
@@ -152,7 +178,7 @@ def report(paths: list[Path], args: argparse.Namespace) -> None:
     cores = os.cpu_count() or 1
     variants = ["int8"] + (["float"] if (args.float_models / GARMENTS_FLOAT).is_file()
                            and (args.float_models / GENDER_FLOAT).is_file() else [])
-    size = f" enlarged to {args.long_side} px" if args.long_side else ""
+    size = (" far away" if args.far_away else "") + (f" enlarged to {args.long_side} px" if args.long_side else "")
     print(f"{len(paths)} photos{size}; {cores} cores; {os.uname().machine}; models in {model_dir()}")
 
     rows, loads = {}, {}

@@ -7,7 +7,10 @@ Each held-out test photo (val photo with --split val: how a model is chosen) goe
 - phone size: enlarged (cubic) to a 4032 px longer side and saved as a JPEG (quality 92);
 - wide framing: the photo in the middle of a 4:3 landscape picture (its own blurred copy on
   the sides), so the person fills a third to a half of the width;
-- mirrored: flipped left to right.
+- mirrored: flipped left to right;
+- far away: the photo at a third of the height of a 4:3 landscape picture (its edges drawn
+  outwards around it), as a shot from across the street; the person is then ~250 px tall at
+  the pipeline's working size (benchmark.far_away).
 It prints, per variant, person found and each head's accuracy (as `lookmatch evaluate`), how
 often the variant's label equals the original's, and the paired test against the original
 (photos only one of them reads right; exact McNemar p). Nothing here is trained on: the figures
@@ -29,7 +32,7 @@ from lookmatch import datasets
 from lookmatch.evaluation import HEADS, compare_reports, evaluate_predictions
 from lookmatch.pipeline import predict_file
 
-from benchmark import phone_size  # scripts/ is on the path when a script in it runs
+from benchmark import far_away, phone_size  # scripts/ is on the path when a script in it runs
 
 
 def wide_framing(bgr: np.ndarray) -> np.ndarray:
@@ -45,6 +48,7 @@ VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "phone size": phone_size,
     "wide framing": wide_framing,
     "mirrored": lambda bgr: cv2.flip(bgr, 1),
+    "far away": far_away,
 }
 
 

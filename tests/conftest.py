@@ -43,3 +43,15 @@ def create_table_from_template():
         boto3.client("dynamodb").create_table(TableName=name, **{k: props[k] for k in keys if k in props})
 
     return create
+
+
+@pytest.fixture(scope="session")
+def far_away():
+    """scripts/benchmark.far_away: a BGR photo put at a third of a 4:3 landscape picture's
+    height, the person as if shot from across the street."""
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from benchmark import far_away
+
+    return far_away

@@ -22,6 +22,26 @@ def test_classify_gives_contract_labels_with_embeddings_and_colours(sample_readi
         assert Reading.model_validate_json(reading.model_dump_json()) == reading
 
 
+def test_a_person_far_away_is_read_from_a_sharper_decode(sample_photos, far_away, tmp_path):
+    """At a third of the picture's height the person is ~250 px tall in the working image; the
+    crops come from a decode where they are as big as in the original photo, and this sample then
+    reads as it does on its own (from the working image, its dress reads as separates)."""
+    import cv2
+
+    from lookmatch.images import load_image
+    from lookmatch.pipeline import detail_side, predict_file, read_pose
+
+    photo = sample_photos[0]  # ccp_1006, a dress
+    far = tmp_path / "far.jpg"
+    cv2.imwrite(str(far), far_away(cv2.imread(str(photo))), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    pose = read_pose(load_image(far))
+    assert detail_side(pose) > 2 * max(pose.width, pose.height)
+    near, away = predict_file(photo), predict_file(far)
+    assert near.whole.label == "dress"
+    assert [g.label for g in (away.gender, away.upper, away.lower, away.whole)] == \
+        [g.label for g in (near.gender, near.upper, near.lower, near.whole)]
+
+
 def test_nobody_gives_person_false(sample_readings):
     import numpy as np
 

@@ -1,11 +1,13 @@
 """The real BlazePose models on the committed sample photos, and read_pose's contract."""
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from lookmatch import pose
 from lookmatch.annotate import annotate
 from lookmatch.images import decode_image, load_image
 from lookmatch.pipeline import PoseReading, pose_estimator, read_pose
@@ -134,6 +136,32 @@ def test_padded_retry_maps_landmarks_back(sample_readings):
     lm = np.asarray(reading.landmarks)
     body = [11, 12, 23, 24, 25, 26, 27, 28]
     assert np.abs(people[0].landmarks[body, :2] - lm[body, :2]).max() < 12
+
+
+def test_a_person_far_away_is_found_through_zoomed_windows(sample_readings, far_away):
+    """BlazePose's detector misses this person at a third of the picture's height; the zoomed
+    windows find them, and the boxes land where the person is."""
+    path, rgb, reading = sample_readings[2]
+    h, w = rgb.shape[:2]
+    canvas = far_away(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    small = decode_image(cv2.imencode(".jpg", canvas)[1].tobytes())  # at the working size
+    scale, x0, y0 = small.shape[1] / canvas.shape[1], (4 * h - w) // 2, 4 * h // 3  # where far_away puts it
+    assert pose_estimator().detect_bodies(small) == [], "the detector alone now finds them: no test of the zoom"
+    far = read_pose(small)
+    assert far.person and far.people_count == 1, path.name
+    for region in ("upper", "lower", "whole"):
+        got, near = far.boxes[region], reading.boxes[region]
+        expected = np.array([near.x0 + x0, near.y0 + y0, near.x1 + x0, near.y1 + y0]) * scale
+        assert np.abs(np.array([got.x0, got.y0, got.x1, got.y1]) - expected).max() < 0.05 * far.height, region
+
+
+def test_zoomed_windows_find_nobody_in_a_garment_photo(monkeypatch):
+    """Magnified, the detector sees a face in this jacket's folds (score ~0.6, and the landmark
+    model confirms a pose); ZOOM_MIN_SCORE keeps it out."""
+    jacket = load_image(Path(__file__).parents[1] / "samples" / "catalog" / "images" / "LM-OW-001.jpg")
+    assert pose_estimator().detect_zoomed(jacket) == []
+    monkeypatch.setattr(pose, "ZOOM_MIN_SCORE", 0.5)
+    assert pose_estimator().detect_zoomed(jacket) != []  # the hazard the threshold is there for
 
 
 def test_read_pose_is_safe_from_several_threads(sample_readings):

@@ -152,3 +152,9 @@ def test_occluded_but_present_points_still_count(vis):
     # visibility (occlusion) does not remove a region: presence (in frame) decides
     boxes = body_regions(person(vis=vis), W, H)
     assert all(boxes.values())
+
+
+def test_box_scaled_to_a_resized_picture():
+    box = Box(x0=10, y0=20, x1=50, y1=100)
+    assert box.scaled(2.0, 2.0, 200, 400) == Box(x0=20, y0=40, x1=100, y1=200)
+    assert box.scaled(2.5, 2.5, 120, 1000) == Box(x0=25, y0=50, x1=120, y1=250)  # clipped to the picture

@@ -3,7 +3,8 @@
 `read_pose` (the Pose stage): an RGB photo -> `PoseReading`, which round-trips through JSON (the
 Pose Lambda writes it to S3 next to the photo, Classify reads it back).
 `classify` (the Classify stage): photo + PoseReading -> `Reading` (gender, garments with
-embeddings and colours). `predict_file`: both, for one file, as the contract's Prediction.
+embeddings and colours), from a sharper decode of the photo when the person is small in it
+(`detail_side`). `predict_file`: both, for one file, as the contract's Prediction.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from .contract import GARMENT_REGIONS, Labelled, Prediction
 from .garments import GarmentModel, GarmentReading, garment_model
 from .gender import GenderModel, gender_model
-from .images import BadImage, load_image
+from .images import WORK_SIDE, BadImage, load_image
 from .pose import PoseEstimator
 from .regions import REGIONS, Box, body_regions, landmark_box, main_person
 
@@ -38,6 +39,15 @@ class PoseReading(BaseModel):
     boxes: dict[str, Box | None]
     landmarks: list[list[float]]
     score: float
+
+
+# A person small in the working image (a shot from across the street) leaves garment crops and a
+# face of a few dozen pixels, enlarged blurry to the models' inputs. Classify then cuts them from a
+# sharper decode of the same photo, one where the person is DETAIL_PERSON_HEIGHT px tall (about
+# as in the ccp street photos the garment model was trained on, 512 px high), at most
+# MAX_DETAIL_SIDE px a side.
+DETAIL_PERSON_HEIGHT = 500
+MAX_DETAIL_SIDE = 4032
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +86,26 @@ def read_pose(rgb: np.ndarray, estimator: PoseEstimator | None = None) -> PoseRe
     )
 
 
+def detail_side(pose: PoseReading) -> int | None:
+    """The longer side to decode the photo at for `classify`, or None when the working image
+    (the one the pose was read on) will do: the person is big enough in it, or it is the photo
+    at full size already (decode_image only shrinks, to at most WORK_SIDE)."""
+    body = pose.boxes.get("whole")
+    side = max(pose.width, pose.height)
+    if not pose.person or body is None or body.height >= DETAIL_PERSON_HEIGHT or side < WORK_SIDE:
+        return None
+    return min(MAX_DETAIL_SIDE, round(side * DETAIL_PERSON_HEIGHT / body.height))
+
+
+def scaled_boxes(pose: PoseReading, rgb: np.ndarray) -> dict[str, Box | None]:
+    """The pose's boxes in `rgb`: the picture the pose was read on, or a larger decode of it."""
+    height, width = rgb.shape[:2]
+    if (width, height) == (pose.width, pose.height):
+        return dict(pose.boxes)
+    return {region: None if box is None else box.scaled(width / pose.width, height / pose.height, width, height)
+            for region, box in pose.boxes.items()}
+
+
 # --- Classify ------------------------------------------------------------------------------------
 class GenderOut(BaseModel):
     label: str
@@ -109,12 +139,15 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
              gender: GenderModel | None = None) -> Reading:
     """Gender and garments of the main person found by `read_pose` in the same photo.
 
+    `rgb` is the picture the pose was read on, or a larger decode of the same photo
+    (`detail_side`): the pose's boxes are scaled to it.
     The models default to the process-wide ones (benchmarks pass others: float, more threads).
     """
     if not pose.person:
         return Reading(person=False, people_count=0)
     garments = garments or garment_model()
-    crops = {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := pose.boxes.get(region)) is not None}
+    boxes = scaled_boxes(pose, rgb)
+    crops = {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := boxes.get(region)) is not None}
     readings: dict[str, GarmentReading] = {}
     body_gender = None
     if "whole" in crops:  # one run gives the whole-body garment and the body-based gender
@@ -122,7 +155,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
     for region in ("upper", "lower"):
         if region in crops:
             readings[region] = garments.read(crops[region], region)
-    sex = (gender or gender_model()).predict(rgb, pose.boxes.get("head"), body_gender)
+    sex = (gender or gender_model()).predict(rgb, boxes.get("head"), body_gender)
     return Reading(person=True, people_count=pose.people_count,
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),
                                                              source=sex.source),
@@ -134,6 +167,9 @@ def predict_file(path: str | Path) -> Prediction:
     name = str(path)
     try:
         rgb = load_image(path)
+        pose = read_pose(rgb)
+        side = detail_side(pose)
+        detail = rgb if side is None else load_image(path, max_side=side)
     except (BadImage, OSError) as error:
         return Prediction(image=name, error=str(error))
-    return classify(rgb, read_pose(rgb)).prediction(name)
+    return classify(detail, pose).prediction(name)

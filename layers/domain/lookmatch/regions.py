@@ -54,6 +54,10 @@ class Box(BaseModel):
     def crop(self, img: np.ndarray) -> np.ndarray:
         return img[self.y0:self.y1, self.x0:self.x1]
 
+    def scaled(self, sx: float, sy: float, width: int, height: int) -> "Box | None":
+        """The same region in a resized copy of its image, `width` x `height` pixels."""
+        return Box.clipped(self.x0 * sx, self.y0 * sy, self.x1 * sx, self.y1 * sy, width, height)
+
     @classmethod
     def clipped(cls, x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> "Box | None":
         """Round outwards, clip to the image; None when nothing of it is left inside."""
