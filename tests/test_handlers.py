@@ -243,6 +243,15 @@ def test_classify_stage_writes_the_reading_and_redraws_the_picture_with_labels()
     assert Image.open(io.BytesIO(store["derived/p/annotated.jpg"])).size == (40, 60)
 
 
+class NobodyDressed:
+    """A Reading with no garment and no gender."""
+
+    gender = upper = lower = whole = None
+
+    def model_dump_json(self):
+        return "{}"
+
+
 def test_pose_and_classify_stages_read_a_phone_photo_at_the_same_working_size():
     """pose.json's boxes are in the pixels Pose saw: Classify must crop the same-size picture."""
     from lookmatch.images import WORK_SIDE
@@ -252,12 +261,6 @@ def test_pose_and_classify_stages_read_a_phone_photo_at_the_same_working_size():
     store, results = MemoryStore({"uploads/big.jpg": buffer.getvalue()}), MemoryResults()
     seen = []
     pose = PoseReading(person=True, people_count=1, width=750, height=1000, boxes={}, landmarks=[], score=0.9)
-
-    class NobodyDressed:  # a Reading with no garment and no gender
-        gender = upper = lower = whole = None
-
-        def model_dump_json(self):
-            return "{}"
 
     def read_pose(rgb):
         seen.append(rgb.shape)
@@ -269,3 +272,23 @@ def test_pose_and_classify_stages_read_a_phone_photo_at_the_same_working_size():
                               classify=lambda rgb, p: seen.append(rgb.shape) or NobodyDressed(),
                               annotate=lambda rgb, p, labels=None: rgb)
     assert seen == [(WORK_SIDE, 750, 3), (WORK_SIDE, 750, 3)]
+
+
+def test_classify_stage_crops_a_person_far_away_from_a_larger_decode():
+    """A person 250 px tall in the working picture: Classify gets the photo decoded twice as big
+    (pipeline.detail_side), and the annotated picture stays at the working size, as pose.json."""
+    from lookmatch.images import WORK_SIDE
+    from lookmatch.regions import Box
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "white").save(buffer, format="JPEG")  # a landscape phone photo
+    whole = Box(x0=450, y0=400, x1=530, y1=650)
+    pose = PoseReading(person=True, people_count=1, width=WORK_SIDE, height=750,
+                       boxes={"whole": whole}, landmarks=[], score=0.9)
+    store = MemoryStore({"uploads/far.jpg": buffer.getvalue(), "derived/far/pose.json": pose.model_dump_json().encode()})
+    classified, annotated = [], []
+
+    stages.run_classify_stage("far", "uploads/far.jpg", "derived/far/pose.json", store,
+                              classify=lambda rgb, p: classified.append(rgb.shape) or NobodyDressed(),
+                              annotate=lambda rgb, p, labels=None: annotated.append(rgb.shape) or rgb)
+    assert classified == [(1500, 2000, 3)] and annotated == [(750, WORK_SIDE, 3)]
