@@ -12,7 +12,7 @@ saved as a JPEG (quality 92), so decode sees a 10-megapixel file (the pipeline r
 most images.WORK_SIDE px big; see lookmatch/images.py).
 --far-away times photos of a person shot from across the street (`far_away`): the pose stage
 then looks through zoomed windows, and the crops come from a second, larger decode
-(pipeline.detail_side), which "decode" includes.
+(pipeline.picture_to_classify), which "decode" includes.
 
 "float" runs the float reference models (the same networks before int8 quantization) that
 `training/` writes into training/cache; when they are absent only int8 is measured. BlazePose and the face detector
@@ -39,7 +39,7 @@ from lookmatch.contract import GARMENT_REGIONS
 from lookmatch.garments import MODEL_FILE as GARMENTS_INT8, GarmentModel
 from lookmatch.gender import MODEL_FILE as GENDER_INT8, GenderModel
 from lookmatch.images import load_image
-from lookmatch.pipeline import classify, detail_side, read_pose, scaled_boxes
+from lookmatch.pipeline import classify, picture_to_classify, read_pose, scaled_boxes
 from lookmatch.pose import PoseEstimator
 
 # The float references are written by the training scripts (training/README.md), not shipped.
@@ -104,8 +104,7 @@ def time_photo(path: Path, models: dict) -> dict[str, float]:
     t1 = time.perf_counter()
     pose = read_pose(rgb, models["pose"])
     t2 = time.perf_counter()
-    side = detail_side(pose)
-    detail = rgb if side is None else load_image(path, max_side=side)
+    detail = picture_to_classify(rgb, pose, lambda side: load_image(path, max_side=side))
     t3 = time.perf_counter()
     classify(detail, pose, models["garments"], models["gender"])
     t4 = time.perf_counter()

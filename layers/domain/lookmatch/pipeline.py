@@ -8,6 +8,7 @@ embeddings and colours), from a sharper decode of the photo when the person is s
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -97,6 +98,13 @@ def detail_side(pose: PoseReading) -> int | None:
     return min(MAX_DETAIL_SIDE, round(side * DETAIL_PERSON_HEIGHT / body.height))
 
 
+def picture_to_classify(rgb: np.ndarray, pose: PoseReading, decode: Callable[[int], np.ndarray]) -> np.ndarray:
+    """`rgb` (the working image the pose was read on), or `decode(side)`, the same photo decoded
+    at that longer side, when the person is small in it (`detail_side`)."""
+    side = detail_side(pose)
+    return rgb if side is None else decode(side)
+
+
 def scaled_boxes(pose: PoseReading, rgb: np.ndarray) -> dict[str, Box | None]:
     """The pose's boxes in `rgb`: the picture the pose was read on, or a larger decode of it."""
     height, width = rgb.shape[:2]
@@ -168,8 +176,7 @@ def predict_file(path: str | Path) -> Prediction:
     try:
         rgb = load_image(path)
         pose = read_pose(rgb)
-        side = detail_side(pose)
-        detail = rgb if side is None else load_image(path, max_side=side)
+        picture = picture_to_classify(rgb, pose, lambda side: load_image(path, max_side=side))
     except (BadImage, OSError) as error:
         return Prediction(image=name, error=str(error))
-    return classify(detail, pose).prediction(name)
+    return classify(picture, pose).prediction(name)

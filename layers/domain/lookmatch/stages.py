@@ -130,10 +130,10 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
 def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: ObjectStore,
                        classify: Callable | None = None, annotate: Callable | None = None) -> dict:
     """Read the photo and its pose back, classify the regions (from a sharper decode when the
-    person is small in the photo: pipeline.detail_side), write reading.json, and redraw
+    person is small in the photo: pipeline.picture_to_classify), write reading.json, and redraw
     annotated.jpg with the labels (the Pose stage's picture has the boxes only)."""
     from .images import decode_image, encode_jpeg
-    from .pipeline import PoseReading, detail_side
+    from .pipeline import PoseReading, picture_to_classify
 
     if classify is None:
         from .pipeline import classify
@@ -142,8 +142,7 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
     data = store.get_bytes(image_key)
     rgb = decode_image(data)
     pose = PoseReading.model_validate_json(store.get_bytes(pose_key))
-    side = detail_side(pose)
-    reading = classify(rgb if side is None else decode_image(data, max_side=side), pose)
+    reading = classify(picture_to_classify(rgb, pose, lambda side: decode_image(data, max_side=side)), pose)
     reading_key = derived_key(photo_id, "reading.json")
     store.put_bytes(reading_key, reading.model_dump_json().encode(), "application/json")
     labels = {region: f"{g.label} {g.score:.2f}" for region in ("upper", "lower", "whole")
