@@ -1,6 +1,5 @@
 """The real BlazePose models on the committed sample photos, and read_pose's contract."""
 import io
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -9,6 +8,7 @@ from PIL import Image
 
 from lookmatch import pose
 from lookmatch.annotate import annotate
+from lookmatch.config import REPO_ROOT
 from lookmatch.images import decode_image, load_image
 from lookmatch.pipeline import PoseReading, pose_estimator, read_pose
 from lookmatch.pose import ssd_anchors
@@ -158,7 +158,7 @@ def test_a_person_far_away_is_found_through_zoomed_windows(sample_readings, far_
 def test_zoomed_windows_find_nobody_in_a_garment_photo(monkeypatch):
     """Magnified, the detector sees a face in this jacket's folds (score ~0.6, and the landmark
     model confirms a pose); ZOOM_MIN_SCORE keeps it out."""
-    jacket = load_image(Path(__file__).parents[1] / "samples" / "catalog" / "images" / "LM-OW-001.jpg")
+    jacket = load_image(REPO_ROOT / "samples" / "catalog" / "images" / "LM-OW-001.jpg")
     assert pose_estimator().detect_zoomed(jacket) == []
     monkeypatch.setattr(pose, "ZOOM_MIN_SCORE", 0.5)
     assert pose_estimator().detect_zoomed(jacket) != []  # the hazard the threshold is there for
