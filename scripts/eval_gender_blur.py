@@ -25,7 +25,7 @@ from lookmatch import datasets
 from lookmatch.garments import garment_model
 from lookmatch.gender import gender_model
 from lookmatch.images import WORK_SIDE, decode_image
-from lookmatch.pipeline import read_pose
+from lookmatch.pipeline import read_pose, scaled_boxes
 from lookmatch.regions import Box
 
 from benchmark import phone_size  # scripts/ is on the path when a script in it runs
@@ -81,10 +81,8 @@ def main() -> None:
         faces.append(face.label)
         for name, rgb in pictures.items():
             readings[name].append(p_male(rgb, boxes[name]))
-        copy, box = pictures[PHONE_SIZE], pose.boxes["whole"]
-        sx, sy = copy.shape[1] / original.shape[1], copy.shape[0] / original.shape[0]
-        scaled = Box.clipped(box.x0 * sx, box.y0 * sy, box.x1 * sx, box.y1 * sy, copy.shape[1], copy.shape[0])
-        readings[ON_ORIGINAL_BOX].append(p_male(copy, scaled))
+        copy = pictures[PHONE_SIZE]
+        readings[ON_ORIGINAL_BOX].append(p_male(copy, scaled_boxes(pose, copy)["whole"]))
 
     male = np.array(faces) == "male"
     print(f"\n{len(faces)} ccp val photos with a sure face ({(~male).sum()} women, {male.sum()} men); "
