@@ -52,3 +52,19 @@ def test_real_photos(photo, box, names):
     rgb = load_image(REPO_ROOT / "samples" / "photos" / f"{photo}.jpg")
     h, w = rgb.shape[:2]
     assert dominant_colour(rgb[int(box[0] * h):int(box[1] * h), int(box[2] * w):int(box[3] * w)]).name in names
+
+
+def test_khaki_trousers_with_ground_between_the_legs():
+    # Khaki falls in the skin range; here it is 60% of the part read, the ground the rest.
+    img = np.full((120, 80, 3), (128, 128, 128), np.uint8)
+    img[:, 22:34] = img[:, 46:58] = (148, 129, 60)
+    assert dominant_colour(img).name == "khaki"
+
+
+def test_margins_choose_the_part_read():
+    # A skirt over the top of a lower crop, bare legs and the pavement below it.
+    img = np.full((150, 80, 3), (235, 235, 230), np.uint8)
+    img[:50] = (20, 20, 25)
+    img[50:, 24:36] = img[50:, 44:56] = (224, 172, 140)
+    assert dominant_colour(img).name == "white"  # the centre: the pavement between the legs
+    assert dominant_colour(img, margins=(0.25, 0.02, 0.25, 0.6)).name == "black"

@@ -11,7 +11,7 @@ import pytest
 from lookmatch import datasets
 from lookmatch.config import REPO_ROOT, model_dir
 from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
-from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, GarmentModel, garment_model, to_model_input
+from lookmatch.garments import EMBEDDING_SIZE, INPUT_SIZE, GarmentModel, garment_model, softmax, to_model_input
 from lookmatch.images import load_image
 
 SAMPLES = REPO_ROOT / "samples" / "photos"
@@ -115,3 +115,15 @@ def test_relu6_layers_are_quantized_from_zero():
     # MobileNetV2: 52 convs; ReLU6 follows 35 (the stem, every expand and depthwise conv, the last 1x1)
     assert len(zero_points) == 52
     assert sum(zp == -128 for zp in zero_points) == 35
+
+
+def test_a_skirt_colour_is_read_from_the_top_of_the_lower_crop():
+    # Heads' outputs as the model gives them: here the lower head reads skirt, then shorts.
+    crop = np.full((150, 80, 3), (235, 235, 230), np.uint8)  # pavement
+    crop[:50] = (20, 20, 25)  # a black skirt over the top, bare legs below
+    crop[50:, 24:36] = crop[50:, 44:56] = (224, 172, 140)
+    outputs = {"embedding": np.ones(EMBEDDING_SIZE) / np.sqrt(EMBEDDING_SIZE)}
+    skirt = GarmentModel._reading({**outputs, "lower": softmax(np.array([0.0, 0.0, 0.0, 3.0]))}, crop, "lower")
+    pants = GarmentModel._reading({**outputs, "lower": softmax(np.array([3.0, 0.0, 0.0, 0.0]))}, crop, "lower")
+    assert (skirt.label, skirt.colour.name) == ("skirt", "black")
+    assert (pants.label, pants.colour.name) == ("pants", "white")

@@ -1,9 +1,9 @@
 """The dominant colour of a garment crop: a name from a small palette and the measured hex.
 
 How: keep the crop's central part (garment crops from the pose boxes have background and arms at
-their edges), drop skin-coloured pixels (YCrCb range) unless they are most of what is left (a
-beige garment), cluster the rest in CIELAB with k-means (k=3) and take the largest cluster's
-per-channel median. Lab makes the clustering follow perceived colour; the median keeps shadows
+their edges; the caller may name another part), drop skin-coloured pixels (YCrCb range) unless
+they are most of what is left (a beige or khaki garment), cluster the rest in CIELAB with k-means
+(k=3) and take the largest cluster's per-channel median. Lab makes the clustering follow perceived colour; the median keeps shadows
 and prints from dragging the result. The name is the nearest palette colour in Lab (CIE76).
 """
 from __future__ import annotations
@@ -13,8 +13,13 @@ import numpy as np
 
 from .contract import Colour
 
-# Fraction of the crop's width / height kept around the centre.
-CENTRE_W, CENTRE_H = 0.5, 0.6
+# The part of the crop read, as margins cut off each side (fractions of the width / height:
+# left, top, right, bottom): the centre half of the width and 60% of the height.
+CENTRE = (0.25, 0.2, 0.25, 0.2)
+# Skin-coloured pixels are dropped when they are at most this share of the part read; above it
+# they are taken to be the garment (beige, khaki, tan fall in the skin range). At 0.7, khaki
+# trousers with the ground between the legs read as the ground (scripts/eval_colour.py).
+SKIN_MAX_SHARE = 0.5
 MAX_PIXELS = 4000
 K = 3
 
@@ -50,17 +55,18 @@ def _skin(rgb: np.ndarray) -> np.ndarray:
     return (cr >= 135) & (cr <= 173) & (cb >= 77) & (cb <= 127)
 
 
-def dominant_colour(rgb: np.ndarray) -> Colour:
-    """Dominant colour of an RGB uint8 crop (H, W, 3)."""
+def dominant_colour(rgb: np.ndarray, margins: tuple[float, float, float, float] = CENTRE) -> Colour:
+    """Dominant colour of an RGB uint8 crop (H, W, 3), read inside `margins` (see CENTRE)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise ValueError(f"expected an RGB image (H, W, 3), got shape {rgb.shape}")
     h, w = rgb.shape[:2]
-    dy, dx = int(h * (1 - CENTRE_H) / 2), int(w * (1 - CENTRE_W) / 2)
-    centre = rgb[dy:h - dy or h, dx:w - dx or w].reshape(-1, 3).astype(np.uint8)
+    left, top, right, bottom = margins
+    centre = rgb[int(h * top):h - int(h * bottom) or h, int(w * left):w - int(w * right) or w]
+    centre = centre.reshape(-1, 3).astype(np.uint8)
     if len(centre) > MAX_PIXELS:  # a fixed stride: deterministic and enough for 3 clusters
         centre = centre[:: len(centre) // MAX_PIXELS + 1]
     skin = _skin(centre)
-    if (~skin).sum() >= 0.3 * len(centre):
+    if skin.sum() <= SKIN_MAX_SHARE * len(centre):
         centre = centre[~skin]
     lab = _lab(centre)
     if len(lab) >= K * 4:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from .colour import dominant_colour
+from .colour import CENTRE, dominant_colour
 from .contract import GARMENT_LABELS, GENDERS, Colour, Labelled
 from .runtime import TFLiteModel
 
@@ -31,6 +31,12 @@ class GarmentReading(BaseModel):
     score: float
     embedding: list[float]
     colour: Colour
+
+
+# Where in the crop the garment's colour is read (colour.CENTRE's margins), by the label read.
+# Skirts and shorts fill the top of the lower crop (hip to ankle); its centre holds legs and the
+# ground between them.
+COLOUR_MARGINS = {"skirt": (0.25, 0.02, 0.25, 0.6), "shorts": (0.25, 0.02, 0.25, 0.6)}
 
 
 def to_model_input(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
@@ -96,7 +102,7 @@ class GarmentModel:
         best = _labelled(out[region], GARMENT_LABELS[region])
         return GarmentReading(label=best.label, score=best.score,
                               embedding=[round(float(v), 5) for v in out["embedding"]],
-                              colour=dominant_colour(rgb))
+                              colour=dominant_colour(rgb, COLOUR_MARGINS.get(best.label, CENTRE)))
 
 
 def _labelled(probs: np.ndarray, classes: tuple[str, ...]) -> Labelled:
