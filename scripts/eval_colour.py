@@ -18,13 +18,12 @@ import statistics
 
 import cv2
 import numpy as np
-from tqdm import tqdm
-
 from lookmatch import datasets
 from lookmatch.colour import PALETTE, hex_to_lab
 from lookmatch.config import data_dir
 from lookmatch.images import load_image
 from lookmatch.pipeline import classify, picture_to_classify, read_pose, scaled_boxes
+from tqdm import tqdm
 
 REGION_TAGS = {"upper": datasets.CCP_UPPER, "lower": datasets.CCP_LOWER}
 _PALETTE_LAB = hex_to_lab(*PALETTE.values())
@@ -60,7 +59,7 @@ def measure(split: str) -> tuple[int, list[dict]]:
         pose = read_pose(rgb)
         if not pose.person:
             continue
-        picture = picture_to_classify(rgb, pose, lambda side: load_image(truth.path, max_side=side))
+        picture = picture_to_classify(rgb, pose, lambda side, path=truth.path: load_image(path, max_side=side))
         mask = cv2.imread(str(root / "masks" / f"{truth.key}.png"), cv2.IMREAD_UNCHANGED)
         mask = cv2.resize(mask, picture.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         reading = classify(picture, pose)
