@@ -19,18 +19,13 @@ import statistics
 import cv2
 import numpy as np
 from lookmatch import datasets
-from lookmatch.colour import PALETTE, hex_to_lab
+from lookmatch.colour import hex_to_lab, palette_name
 from lookmatch.config import data_dir
 from lookmatch.images import load_image
 from lookmatch.pipeline import classify, picture_to_classify, read_pose, scaled_boxes
 from tqdm import tqdm
 
 REGION_TAGS = {"upper": datasets.CCP_UPPER, "lower": datasets.CCP_LOWER}
-_PALETTE_LAB = hex_to_lab(*PALETTE.values())
-
-
-def palette_name(hex_colour: str) -> str:
-    return list(PALETTE)[int(np.linalg.norm(_PALETTE_LAB - hex_to_lab(hex_colour)[0], axis=1).argmin())]
 
 
 def true_colour(picture_mask: np.ndarray, rgb: np.ndarray, box, names: list[str], tags: dict) -> tuple[str, str] | None:

@@ -118,7 +118,7 @@ def test_relu6_layers_are_quantized_from_zero():
 
 
 def test_a_skirt_colour_is_read_from_the_top_of_the_lower_crop():
-    # Heads' outputs as the model gives them: here the lower head reads skirt, then shorts.
+    # Heads' outputs as the model gives them: the lower head reads skirt, then pants.
     crop = np.full((150, 80, 3), (235, 235, 230), np.uint8)  # pavement
     crop[:50] = (20, 20, 25)  # a black skirt over the top, bare legs below
     crop[50:, 24:36] = crop[50:, 44:56] = (224, 172, 140)

@@ -3,8 +3,9 @@
 How: keep the crop's central part (garment crops from the pose boxes have background and arms at
 their edges; the caller may name another part), drop skin-coloured pixels (YCrCb range) unless
 they are most of what is left (a beige or khaki garment), cluster the rest in CIELAB with k-means
-(k=3) and take the largest cluster's per-channel median. Lab makes the clustering follow perceived colour; the median keeps shadows
-and prints from dragging the result. The name is the nearest palette colour in Lab (CIE76).
+(k=3) and take the largest cluster's per-channel median. Lab makes the clustering follow
+perceived colour; the median keeps shadows and prints from dragging the result. The name is the
+nearest palette colour in Lab (CIE76, `palette_name`).
 """
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ _PALETTE_NAMES = list(PALETTE)
 _PALETTE_LAB = hex_to_lab(*PALETTE.values())
 
 
+def palette_name(hex_colour: str) -> str:
+    """The palette colour nearest to "#rrggbb" in CIELAB."""
+    return _PALETTE_NAMES[int(np.linalg.norm(_PALETTE_LAB - hex_to_lab(hex_colour)[0], axis=1).argmin())]
+
+
 def _skin(rgb: np.ndarray) -> np.ndarray:
     """Boolean mask of skin-like pixels (a classic YCrCb box, all skin tones)."""
     ycrcb = cv2.cvtColor(rgb.reshape(-1, 1, 3), cv2.COLOR_RGB2YCrCb).reshape(-1, 3)
@@ -78,6 +84,5 @@ def dominant_colour(rgb: np.ndarray, margins: tuple[float, float, float, float] 
         members = centre[labels == biggest]
     else:
         members = centre
-    mean_rgb = np.median(members, axis=0).round().astype(np.uint8)
-    name = _PALETTE_NAMES[int(np.linalg.norm(_PALETTE_LAB - _lab(mean_rgb[None])[0], axis=1).argmin())]
-    return Colour(name=name, hex="#{:02x}{:02x}{:02x}".format(*mean_rgb))
+    hex_colour = "#{:02x}{:02x}{:02x}".format(*np.median(members, axis=0).round().astype(np.uint8))
+    return Colour(name=palette_name(hex_colour), hex=hex_colour)

@@ -36,7 +36,8 @@ class GarmentReading(BaseModel):
 # Where in the crop the garment's colour is read (colour.CENTRE's margins), by the label read.
 # Skirts and shorts fill the top of the lower crop (hip to ankle); its centre holds legs and the
 # ground between them.
-COLOUR_MARGINS = {"skirt": (0.25, 0.02, 0.25, 0.6), "shorts": (0.25, 0.02, 0.25, 0.6)}
+TOP_BAND = (0.25, 0.02, 0.25, 0.6)
+COLOUR_MARGINS = {"skirt": TOP_BAND, "shorts": TOP_BAND}
 
 
 def to_model_input(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
