@@ -58,11 +58,12 @@ def measure(split: str) -> tuple[int, list[dict]]:
         mask = cv2.imread(str(root / "masks" / f"{truth.key}.png"), cv2.IMREAD_UNCHANGED)
         mask = cv2.resize(mask, picture.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         reading = classify(picture, pose)
-        for region, box in scaled_boxes(pose, picture).items():
-            garment = getattr(reading, region, None) if region in REGION_TAGS else None
-            if garment is None:
+        boxes = scaled_boxes(pose, picture)  # the boxes classify cut its crops from
+        for region, tags in REGION_TAGS.items():
+            garment = getattr(reading, region)
+            if garment is None:  # the pose gave no box for this region
                 continue
-            found = true_colour(mask, picture, box, names, REGION_TAGS[region])
+            found = true_colour(mask, picture, boxes[region], names, tags)
             if found is None:
                 continue
             predicted = garment.colour.hex
