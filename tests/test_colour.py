@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lookmatch.colour import dominant_colour
+from lookmatch.colour import dominant_colour, margins_part
 from lookmatch.config import REPO_ROOT
 from lookmatch.images import load_image
 
@@ -61,10 +61,14 @@ def test_khaki_trousers_with_ground_between_the_legs():
     assert dominant_colour(img).name == "khaki"
 
 
-def test_margins_choose_the_part_read():
+def test_the_part_read_is_chosen_by_a_mask():
     # A skirt over the top of a lower crop, bare legs and the pavement below it.
     img = np.full((150, 80, 3), (235, 235, 230), np.uint8)
     img[:50] = (20, 20, 25)
     img[50:, 24:36] = img[50:, 44:56] = (224, 172, 140)
     assert dominant_colour(img).name == "white"  # the centre: the pavement between the legs
-    assert dominant_colour(img, margins=(0.25, 0.02, 0.25, 0.6)).name == "black"
+    assert dominant_colour(img, margins_part(img.shape, (0.25, 0.02, 0.25, 0.6))).name == "black"
+    with pytest.raises(ValueError, match="non-empty"):
+        dominant_colour(img, np.zeros(img.shape[:2], bool))
+    with pytest.raises(ValueError, match="non-empty"):
+        dominant_colour(img, np.ones((10, 10), bool))

@@ -1,8 +1,10 @@
 """Body-region geometry on synthetic landmarks (no models)."""
+import cv2
 import numpy as np
 import pytest
 
-from lookmatch.regions import REGIONS, Box, body_regions, in_frame, landmark_box, main_person
+from lookmatch.colour import dominant_colour
+from lookmatch.regions import REGIONS, Box, body_regions, colour_part, in_frame, landmark_box, main_person
 
 W, H = 400, 800
 
@@ -158,3 +160,52 @@ def test_box_scaled_to_a_resized_picture():
     box = Box(x0=10, y0=20, x1=50, y1=100)
     assert box.scaled(2.0, 2.0, 200, 400) == Box(x0=20, y0=40, x1=100, y1=200)
     assert box.scaled(2.5, 2.5, 120, 1000) == Box(x0=25, y0=50, x1=120, y1=250)  # clipped to the picture
+
+
+def spread_legs():
+    """STANDING with the feet apart: the ground shows between the legs."""
+    lm = person()
+    lm[25, :2], lm[26, :2], lm[27, :2], lm[28, :2] = (255, 550), (145, 550), (280, 700), (120, 700)
+    return lm
+
+
+def at(part, box, x, y):
+    """The mask's value at picture point (x, y)."""
+    return bool(part[int(y) - box.y0, int(x) - box.x0])
+
+
+def test_colour_is_read_along_the_legs_not_between_them():
+    lm = spread_legs()
+    box = body_regions(lm, W, H)["lower"]
+    part = colour_part(lm, W, H, box, "lower")
+    assert part.shape == (box.height, box.width)
+    for hip, knee, ankle in ((23, 25, 27), (24, 26, 28)):
+        assert at(part, box, *(lm[hip, :2] + lm[knee, :2]) / 2) and at(part, box, *(lm[knee, :2] + lm[ankle, :2]) / 2)
+    assert not at(part, box, 200, 690)  # between the ankles
+    # Navy trousers on pale pavement: the crop's centre is mostly pavement, the legs are navy.
+    img = np.full((H, W, 3), (200, 200, 195), np.uint8)
+    for a, b in ((23, 25), (25, 27), (24, 26), (26, 28)):
+        cv2.line(img, tuple(map(int, lm[a, :2])), tuple(map(int, lm[b, :2])), (25, 35, 90), 34)
+    assert dominant_colour(box.crop(img)).name == "light grey"
+    assert dominant_colour(box.crop(img), part).name == "navy"
+
+
+def test_upper_colour_is_read_on_the_upper_arms_and_torso_sides():
+    lm = person()
+    box = body_regions(lm, W, H)["upper"]
+    part = colour_part(lm, W, H, box, "upper")
+    assert part.shape == (box.height, box.width)
+    assert at(part, box, *(lm[11, :2] + lm[13, :2]) / 2) and at(part, box, *(lm[12, :2] + lm[14, :2]) / 2)
+    assert at(part, box, 240, 250) and at(part, box, 160, 250)  # the sides, where an open jacket is
+    assert not at(part, box, 200, 395)  # the waist: the last quarter of the torso is not read
+    assert not (part[0].any() or part[-1].any())  # nothing at the crop's top and bottom edges
+
+
+def test_no_colour_part_without_the_points_it_needs():
+    lm = cut_at(person(), 540)  # knees out of frame: the lower box runs to the edge
+    boxes = body_regions(lm, W, 540)
+    assert boxes["lower"] is not None and colour_part(lm, W, 540, boxes["lower"], "lower") is None
+    lm = cut_at(person(), 330)  # hips out of frame
+    boxes = body_regions(lm, W, 330)
+    assert boxes["upper"] is not None and colour_part(lm, W, 330, boxes["upper"], "upper") is None
+    assert colour_part(person(), W, H, body_regions(person(), W, H)["whole"], "whole") is None

@@ -1,7 +1,8 @@
 """The dominant colour of a garment crop: a name from a small palette and the measured hex.
 
-How: keep the crop's central part (garment crops from the pose boxes have background and arms at
-their edges; the caller may name another part), drop skin-coloured pixels (YCrCb range) unless
+How: keep the part of the crop where the garment is (by default its centre: garment crops from the
+pose boxes have background and arms at their edges; the pipeline passes strips along the body,
+regions.colour_part), drop skin-coloured pixels (YCrCb range) unless
 they are most of what is left (a beige or khaki garment), cluster the rest in CIELAB with k-means
 (k=3) and take the largest cluster's per-channel median. Lab makes the clustering follow
 perceived colour; the median keeps shadows and prints from dragging the result. The name is the
@@ -14,8 +15,8 @@ import numpy as np
 
 from .contract import Colour
 
-# The part of the crop read, as margins cut off each side (fractions of the width / height:
-# left, top, right, bottom): the centre half of the width and 60% of the height.
+# The part of the crop read by default, as margins cut off each side (fractions of the width /
+# height: left, top, right, bottom): the centre half of the width and 60% of the height.
 CENTRE = (0.25, 0.2, 0.25, 0.2)
 # Skin-coloured pixels are dropped when they are at most this share of the part read; above it
 # they are taken to be the garment (beige, khaki, tan fall in the skin range). At 0.7, khaki
@@ -61,28 +62,40 @@ def _skin(rgb: np.ndarray) -> np.ndarray:
     return (cr >= 135) & (cr <= 173) & (cb >= 77) & (cb <= 127)
 
 
-def dominant_colour(rgb: np.ndarray, margins: tuple[float, float, float, float] = CENTRE) -> Colour:
-    """Dominant colour of an RGB uint8 crop (H, W, 3), read inside `margins` (see CENTRE)."""
+def margins_part(shape: tuple[int, ...], margins: tuple[float, float, float, float] = CENTRE) -> np.ndarray:
+    """Boolean (H, W) mask of an image of `shape` inside `margins` (see CENTRE); never empty."""
+    h, w = shape[:2]
+    left, top, right, bottom = margins
+    part = np.zeros((h, w), bool)
+    part[int(h * top):h - int(h * bottom) or h, int(w * left):w - int(w * right) or w] = True
+    return part
+
+
+def dominant_colour(rgb: np.ndarray, part: np.ndarray | None = None) -> Colour:
+    """Dominant colour of an RGB uint8 crop (H, W, 3), read where the boolean (H, W) mask `part`
+    is true (default: margins_part, the centre)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise ValueError(f"expected an RGB image (H, W, 3), got shape {rgb.shape}")
-    h, w = rgb.shape[:2]
-    left, top, right, bottom = margins
-    centre = rgb[int(h * top):h - int(h * bottom) or h, int(w * left):w - int(w * right) or w]
-    centre = centre.reshape(-1, 3).astype(np.uint8)
-    if len(centre) > MAX_PIXELS:  # a fixed stride: deterministic and enough for 3 clusters
-        centre = centre[:: len(centre) // MAX_PIXELS + 1]
-    skin = _skin(centre)
-    if skin.sum() <= SKIN_MAX_SHARE * len(centre):
-        centre = centre[~skin]
-    lab = _lab(centre)
+    if part is None:
+        part = margins_part(rgb.shape)
+    if part.shape != rgb.shape[:2] or not part.any():
+        raise ValueError(f"the part read must be a non-empty (H, W) mask of the image, got {part.shape} "
+                         f"with {int(part.sum())} pixels for an image of {rgb.shape[:2]}")
+    pixels = rgb[part].astype(np.uint8)
+    if len(pixels) > MAX_PIXELS:  # a fixed stride: deterministic and enough for 3 clusters
+        pixels = pixels[:: len(pixels) // MAX_PIXELS + 1]
+    skin = _skin(pixels)
+    if skin.sum() <= SKIN_MAX_SHARE * len(pixels):
+        pixels = pixels[~skin]
+    lab = _lab(pixels)
     if len(lab) >= K * 4:
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
         cv2.setRNGSeed(0)
         _, labels, _ = cv2.kmeans(lab, K, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
         labels = labels.ravel()
         biggest = np.bincount(labels, minlength=K).argmax()
-        members = centre[labels == biggest]
+        members = pixels[labels == biggest]
     else:
-        members = centre
+        members = pixels
     hex_colour = "#{:02x}{:02x}{:02x}".format(*np.median(members, axis=0).round().astype(np.uint8))
     return Colour(name=palette_name(hex_colour), hex=hex_colour)

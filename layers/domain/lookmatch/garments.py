@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from .colour import CENTRE, dominant_colour
+from .colour import dominant_colour, margins_part
 from .contract import GARMENT_LABELS, GENDERS, Colour, Labelled
 from .runtime import TFLiteModel
 
@@ -33,9 +33,9 @@ class GarmentReading(BaseModel):
     colour: Colour
 
 
-# Where in the crop the garment's colour is read (colour.CENTRE's margins), by the label read.
-# Skirts and shorts fill the top of the lower crop (hip to ankle); its centre holds legs and the
-# ground between them.
+# Where in the crop the garment's colour is read, as margins (colour.CENTRE), for the labels that
+# do not go with the part the caller passes. Skirts and shorts fill the top of the lower crop (hip
+# to ankle); below them are legs and the ground between them.
 TOP_BAND = (0.25, 0.02, 0.25, 0.6)
 COLOUR_MARGINS = {"skirt": TOP_BAND, "shorts": TOP_BAND}
 
@@ -79,11 +79,13 @@ class GarmentModel:
         out["embedding"] = emb / max(float(np.linalg.norm(emb)), 1e-12)  # int8 rounding: renormalise
         return out
 
-    def read(self, crop_rgb: np.ndarray, region: str) -> GarmentReading:
-        """The garment of one body region ("upper", "lower" or "whole") in its crop."""
+    def read(self, crop_rgb: np.ndarray, region: str, colour_part: np.ndarray | None = None) -> GarmentReading:
+        """The garment of one body region ("upper", "lower" or "whole") in its crop; its colour is
+        read where the boolean mask `colour_part` is true (regions.colour_part), by default (None)
+        in the crop's centre."""
         if region not in GARMENT_LABELS:
             raise ValueError(f"unknown region {region!r}; expected one of {tuple(GARMENT_LABELS)}")
-        return self._reading(self.outputs(crop_rgb), crop_rgb, region)
+        return self._reading(self.outputs(crop_rgb), crop_rgb, region, colour_part)
 
     def read_whole(self, whole_rgb: np.ndarray) -> tuple[GarmentReading, Labelled]:
         """The whole-body garment and the body-based gender from one run on the whole-body crop."""
@@ -99,11 +101,14 @@ class GarmentModel:
         return self.outputs(rgb)["embedding"]
 
     @staticmethod
-    def _reading(out: dict[str, np.ndarray], rgb: np.ndarray, region: str) -> GarmentReading:
+    def _reading(out: dict[str, np.ndarray], rgb: np.ndarray, region: str,
+                 colour_part: np.ndarray | None = None) -> GarmentReading:
         best = _labelled(out[region], GARMENT_LABELS[region])
+        if best.label in COLOUR_MARGINS:
+            colour_part = margins_part(rgb.shape, COLOUR_MARGINS[best.label])
         return GarmentReading(label=best.label, score=best.score,
                               embedding=[round(float(v), 5) for v in out["embedding"]],
-                              colour=dominant_colour(rgb, COLOUR_MARGINS.get(best.label, CENTRE)))
+                              colour=dominant_colour(rgb, colour_part))
 
 
 def _labelled(probs: np.ndarray, classes: tuple[str, ...]) -> Labelled:

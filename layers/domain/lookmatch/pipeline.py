@@ -20,7 +20,7 @@ from .garments import GarmentModel, GarmentReading, garment_model
 from .gender import GenderModel, gender_model
 from .images import WORK_SIDE, BadImage, load_image
 from .pose import PoseEstimator
-from .regions import REGIONS, Box, body_regions, landmark_box, main_person
+from .regions import REGIONS, Box, body_regions, colour_part, landmark_box, main_person
 
 
 class PoseReading(BaseModel):
@@ -160,9 +160,12 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
     body_gender = None
     if "whole" in crops:  # one run gives the whole-body garment and the body-based gender
         readings["whole"], body_gender = garments.read_whole(crops["whole"])
+    height, width = rgb.shape[:2]
+    landmarks = np.array(pose.landmarks) * (width / pose.width, height / pose.height, 1, 1)
     for region in ("upper", "lower"):
         if region in crops:
-            readings[region] = garments.read(crops[region], region)
+            part = colour_part(landmarks, width, height, boxes[region], region)
+            readings[region] = garments.read(crops[region], region, part)
     sex = (gender or gender_model()).predict(rgb, boxes.get("head"), body_gender)
     return Reading(person=True, people_count=pose.people_count,
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),

@@ -14,6 +14,7 @@ Pure geometry (no models). Rules:
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
@@ -195,3 +196,49 @@ def main_person(bodies: list[Box | None], width: int, height: int) -> int | None
             best, best_score = i, score
     return best
 
+
+
+# Where a garment's colour is read in its crop: strips along the body, COLOUR_STRIP body units
+# wide, each from the first to the second fraction of the way from one point to the other.
+# Chosen on ccp train + val photos with masks against a fixed centre (scripts/eval_colour.py): the
+# centre of an upper crop shows the shirt under an open jacket while the label names the jacket,
+# and the centre of a lower crop shows the ground between the legs or the hem of a long coat.
+COLOUR_STRIP = 0.2
+TORSO_SIDES = [(P.LEFT_SHOULDER, P.LEFT_HIP, 0.1, 0.75), (P.RIGHT_SHOULDER, P.RIGHT_HIP, 0.1, 0.75)]
+TORSO_INWARD = 0.2  # the sides are moved this share of the shoulder / hip width inwards: off the edge
+UPPER_ARMS = [(P.LEFT_SHOULDER, P.LEFT_ELBOW, 0.1, 0.9), (P.RIGHT_SHOULDER, P.RIGHT_ELBOW, 0.1, 0.9)]
+LEGS = [(P.LEFT_HIP, P.LEFT_KNEE, 0.05, 0.95), (P.LEFT_KNEE, P.LEFT_ANKLE, 0.05, 0.95),
+        (P.RIGHT_HIP, P.RIGHT_KNEE, 0.05, 0.95), (P.RIGHT_KNEE, P.RIGHT_ANKLE, 0.05, 0.95)]
+
+
+def colour_part(landmarks: np.ndarray, width: int, height: int, box: Box, region: str) -> np.ndarray | None:
+    """Boolean mask, in `box`'s crop, of where the `region` garment's colour is read ("upper": the
+    torso's sides and the upper arms; "lower": thighs and shins), or None when the points it needs
+    are not in frame (both shoulders and hips for "upper", a hip and its knee for "lower") or the
+    region has no strips: the caller then reads the crop's centre. landmarks: as body_regions'."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    ok = in_frame(lm, width, height)
+    s = body_unit(lm, ok)
+    xy = lm[:, :2] - (box.x0, box.y0)
+    if s is None or region not in ("upper", "lower"):
+        return None
+    if region == "upper":
+        if not ok[[P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.LEFT_HIP, P.RIGHT_HIP]].all():
+            return None
+        inward = xy.copy()
+        for a, b in ((P.LEFT_SHOULDER, P.RIGHT_SHOULDER), (P.LEFT_HIP, P.RIGHT_HIP)):
+            step = TORSO_INWARD * (xy[b] - xy[a])
+            inward[a], inward[b] = xy[a] + step, xy[b] - step
+        lines = [(inward, TORSO_SIDES), (xy, UPPER_ARMS)]
+    else:
+        if not any(ok[hip] and ok[knee] for hip, knee, _, _ in LEGS[::2]):
+            return None
+        lines = [(xy, LEGS)]
+    part = np.zeros((box.height, box.width), np.uint8)
+    thickness = max(1, round(COLOUR_STRIP * s))
+    for points, strips in lines:
+        for a, b, start, end in strips:
+            if ok[a] and ok[b]:
+                p0, p1 = (np.round(points[a] + f * (points[b] - points[a])).astype(int) for f in (start, end))
+                cv2.line(part, tuple(map(int, p0)), tuple(map(int, p1)), 1, thickness)
+    return part.astype(bool) if part.any() else None
