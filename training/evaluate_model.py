@@ -31,7 +31,7 @@ def load_split(dataset, split="test"):
     """The cached crops of one split; the pipeline's own crops only (no PETA fallback bands)."""
     z = np.load(CACHE / f"crops_{dataset}.npz")
     keep = (z["split"] == split) & (z["source"] != "fallback")
-    return {k: z[k][keep] for k in z.files}
+    return {k: z[k][keep] for k in z.files if k != "part_names"}  # part_names: one per part, not per crop
 
 
 def inner_crop(view: np.ndarray, inner: np.ndarray) -> np.ndarray:

@@ -13,6 +13,11 @@ pipeline's boxes with some context around them). Steps:
    (WHOLE_WEIGHT). Label smoothing 0.1. Val is scored on an exponential moving average of the
    weights (EMA_DECAY); the epoch with the best val score is kept (val = pipeline crops of val
    photos, exactly as at inference).
+   Auxiliary task (not exported): on ccp crops whose photo has a hand-drawn mask, a 1x1
+   convolution on the last feature map (6 x 6 cells) names the garment part each cell holds
+   (cache_crops.PART_NAMES: the contract's labels, skin, other), against the share of each part
+   among the cell's mask pixels, cut with the same jitter and mirror as the image. Dense
+   supervision of where the dress, the trousers and the jacket are, on top of one label a crop.
 2. Embedding: PCA of the pooled feature to 128 dims, fitted on train crops, L2-normalised (a
    linear layer inside the exported model): generic look similarity, not only the class.
 3. Export: float .tflite (reference, training/cache/) and full-int8 .tflite calibrated on real
@@ -68,6 +73,12 @@ WHOLE_WEIGHT = {"ccp": 1.0, "clothing": 1.0, "peta": 0.2}
 # weights' val figures swung from one epoch to the next (run 6: whole accuracy by up to 14 points,
 # lower macro recall by up to 8.6).
 EMA_DECAY = 0.995
+# Weight of the auxiliary parts loss (mean over the masked crops of a batch, about 1 in 7) against
+# the heads' losses (summed over the heads a crop is labelled for).
+PARTS_WEIGHT = 0.5
+PART_COUNT, NO_MASK = 13, 255  # = len(cache_crops.PART_NAMES) (checked on load), cache_crops.NO_MASK
+PARTS_CELLS = 6  # = the last feature map's side at SIZE (stride 32)
+PARTS_SAMPLES = 4  # mask pixels sampled per cell side
 
 
 class GarmentNet(nn.Module):
@@ -90,9 +101,13 @@ class GarmentNet(nn.Module):
         self.dropout = nn.Dropout(0.2)
         self.heads = nn.ModuleDict({h: nn.Linear(1280, n) for h, n in HEADS.items()})
         self.embedding = nn.Linear(1280, EMBEDDING)  # set from PCA after training
+        self.parts = nn.Conv2d(1280, PART_COUNT, 1)  # the auxiliary task only; not exported
+
+    def feature_map(self, x):
+        return self.tail(self.stem(self.input(x)))
 
     def pooled(self, x):
-        return F.adaptive_avg_pool2d(self.tail(self.stem(self.input(x))), 1).flatten(1)
+        return F.adaptive_avg_pool2d(self.feature_map(x), 1).flatten(1)
 
     def forward(self, x):
         p = self.pooled(x)
@@ -110,17 +125,29 @@ def load_cache():
         if "inner" not in z.files:
             raise ValueError(f"{path} is from an older cache_crops.py (no context): run it again")
         keep = z["split"] != "test"  # test crops never enter training
-        parts[ds] = {k: z[k][keep] for k in z.files}
+        parts[ds] = {k: z[k] if k == "part_names" else z[k][keep] for k in z.files}
+        if "parts" not in z.files:  # masks: ccp only
+            parts[ds]["parts"] = np.full((keep.sum(), 1, 1), NO_MASK, np.uint8)
         parts[ds]["dataset"] = np.full(keep.sum(), ds)
+    if "part_names" not in parts["ccp"]:
+        raise ValueError("crops_ccp.npz has no masks (`parts`): run training/cache_crops.py ccp again")
+    if len(parts["ccp"].pop("part_names")) != PART_COUNT:
+        raise ValueError(f"crops_ccp.npz names {PART_COUNT} parts no more: update PART_COUNT")
+    side = parts["ccp"]["parts"].shape[1]
+    for p in parts.values():  # datasets without masks: one NO_MASK view of the same size
+        if p["parts"].shape[1] != side:
+            p["parts"] = np.full((len(p["parts"]), side, side), NO_MASK, np.uint8)
     return {k: np.concatenate([p[k] for p in parts.values()]) for k in parts["ccp"]}
 
 
-def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.Generator | None = None):
+def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.Generator | None = None,
+          parts: torch.Tensor | None = None):
     """(N, S, S, 3) uint8 stored views -> (N, SIZE, SIZE, 3) float 0..255 model inputs.
 
     Without augment: exactly the inner box (the pipeline's crop). With it: the box moved by up to
     8% and rescaled by 0.85-1.15 on each axis (kept inside the view), mirrored half the time,
-    and colour jitter. One affine grid_sample for the whole batch.
+    and colour jitter. One affine grid_sample for the whole batch. With `parts` ((N, M, M) uint8
+    part views), also the same cut of them, (N, PARTS_CELLS * PARTS_SAMPLES) square, nearest.
     """
     n = len(x_uint8)
     x = x_uint8.permute(0, 3, 1, 2).float()
@@ -140,6 +167,11 @@ def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.
     theta[:, 1, 1], theta[:, 1, 2] = h, 2 * cy - 1
     grid = F.affine_grid(theta, (n, 3, SIZE, SIZE), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if parts is not None:
+        side = PARTS_CELLS * PARTS_SAMPLES
+        grid = F.affine_grid(theta, (n, 1, side, side), align_corners=False)
+        parts = F.grid_sample(parts[:, None].float(), grid, mode="nearest", padding_mode="border",
+                              align_corners=False)[:, 0].round().long()
     if augment:
         mean = out.mean(dim=(1, 2, 3), keepdim=True)
         out = (out - mean) * u(0.75, 1.25).view(n, 1, 1, 1) + mean  # contrast
@@ -147,7 +179,26 @@ def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.
         gray = out.mean(dim=1, keepdim=True)
         out = (out - gray) * u(0.7, 1.3).view(n, 1, 1, 1) + gray  # saturation
         out = out.clamp(0, 255)
-    return out.permute(0, 2, 3, 1)
+    out = out.permute(0, 2, 3, 1)
+    return out if parts is None else (out, parts)
+
+
+def parts_loss(logits: torch.Tensor, parts: torch.Tensor) -> torch.Tensor | None:
+    """Cross-entropy of the parts head's cells (N, P, C, C) against each cell's share of every part
+    among its sampled mask pixels ((N, C * s, C * s) indices, NO_MASK not counted); cells without
+    a counted pixel are left out. None when no cell counts."""
+    classes = logits.shape[1]
+    valid = parts != NO_MASK
+    onehot = F.one_hot(parts.clamp(max=classes - 1), classes).float() * valid[..., None]
+    # (N, C*s, C*s, P) -> per cell sums (N, P, C, C)
+    counts = F.avg_pool2d(onehot.permute(0, 3, 1, 2), PARTS_SAMPLES) * PARTS_SAMPLES ** 2
+    total = counts.sum(1)
+    keep = total > 0
+    if not keep.any():
+        return None
+    target = counts / total.clamp(min=1)[:, None]
+    per_cell = -(target * F.log_softmax(logits, dim=1)).sum(1)
+    return per_cell[keep].mean()
 
 
 def class_weights(y, n):
@@ -198,6 +249,8 @@ def main():
     parser.add_argument("--name", default=SHIPPED_NAME,
                         help="file stem of the outputs: training/cache/NAME.pt, NAME_float.tflite, "
                              f"NAME_train_log.json and NAME_int8.tflite (in layers/models/ for {SHIPPED_NAME})")
+    parser.add_argument("--parts-weight", type=float, default=PARTS_WEIGHT,
+                        help="weight of the auxiliary parts loss (0: none)")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
     args = parser.parse_args()
@@ -211,6 +264,8 @@ def main():
     print(f"crops: train {train.sum()}, val {val.sum()}", flush=True)
     x_tr, in_tr = torch.from_numpy(data["x"][train]), torch.from_numpy(data["inner"][train])
     x_va, in_va = torch.from_numpy(data["x"][val]), torch.from_numpy(data["inner"][val])
+    parts_tr = torch.from_numpy(data["parts"][train])
+    print(f"train crops with a mask: {int((parts_tr != NO_MASK).flatten(1).any(1).sum())}", flush=True)
     ys_tr = {h: data[f"y_{h}"][train] for h in HEADS}
     ys_va = {h: data[f"y_{h}"][val] for h in HEADS}
     y_tr = {h: torch.from_numpy(ys_tr[h]) for h in HEADS}
@@ -228,7 +283,7 @@ def main():
     for p in model.stem.parameters():
         p.requires_grad = False
     groups = [{"params": list(model.tail.parameters()), "lr": LR_BACKBONE},
-              {"params": list(model.heads.parameters()), "lr": LR_HEADS}]
+              {"params": list(model.heads.parameters()) + list(model.parts.parameters()), "lr": LR_HEADS}]
     opt = torch.optim.AdamW(groups, weight_decay=1e-2)
     batches = len(x_tr) // BATCH
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[LR_BACKBONE, LR_HEADS],
@@ -244,8 +299,11 @@ def main():
         for b in range(batches):
             idx = order[b * BATCH:(b + 1) * BATCH]
             # the stem's parameters need no gradient, so autograd records nothing there
-            p = model.dropout(model.pooled(views(x_tr[idx], in_tr[idx], augment=True, gen=gen)))
-            loss = 0.0
+            images, parts = views(x_tr[idx], in_tr[idx], augment=True, gen=gen, parts=parts_tr[idx])
+            fmap = model.feature_map(images)
+            p = model.dropout(F.adaptive_avg_pool2d(fmap, 1).flatten(1))
+            aux = parts_loss(model.parts(fmap), parts) if args.parts_weight else None
+            loss = 0.0 if aux is None else args.parts_weight * aux
             for h in HEADS:
                 y = y_tr[h][idx]
                 if not (y >= 0).any():
