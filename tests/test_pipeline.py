@@ -25,21 +25,27 @@ def test_classify_gives_contract_labels_with_embeddings_and_colours(sample_readi
 def test_a_person_far_away_is_read_from_a_sharper_decode(sample_photos, far_away, tmp_path):
     """At a third of the picture's height the person is ~250 px tall in the working image; the
     crops come from a decode where they are as big as in the original photo, and this sample then
-    reads as it does on its own (from the working image, its dress reads as separates)."""
+    reads as it does on its own (read on the working image alone, some of its garments differ:
+    the check that the sharper decode is what makes the difference)."""
     import cv2
 
     from lookmatch.images import load_image
     from lookmatch.pipeline import detail_side, predict_file, read_pose
 
-    photo = sample_photos[0]  # ccp_1006, a dress
+    photo = sample_photos[0]  # ccp_1006
     far = tmp_path / "far.jpg"
     cv2.imwrite(str(far), far_away(cv2.imread(str(photo))), [cv2.IMWRITE_JPEG_QUALITY, 92])
-    pose = read_pose(load_image(far))
+    working = load_image(far)
+    pose = read_pose(working)
     assert detail_side(pose) > 2 * max(pose.width, pose.height)
     near, away = predict_file(photo), predict_file(far)
-    assert near.whole.label == "dress"
-    assert [g.label for g in (away.gender, away.upper, away.lower, away.whole)] == \
-        [g.label for g in (near.gender, near.upper, near.lower, near.whole)]
+    from_working = classify(working, pose).prediction(str(far))
+
+    def labels(p):
+        return [g.label for g in (p.gender, p.upper, p.lower, p.whole)]
+
+    assert labels(away) == labels(near)
+    assert labels(from_working) != labels(near)
 
 
 def test_nobody_gives_person_false(sample_readings):
