@@ -77,6 +77,18 @@ def test_sample_photos_mostly_read_right():
 
 
 @needs_model
+def test_the_model_fingerprint_is_its_file_and_goes_into_the_reading():
+    import hashlib
+
+    from lookmatch.pipeline import classify, read_pose
+
+    model = garment_model()
+    assert model.fingerprint == hashlib.sha256((model_dir() / "garments_int8.tflite").read_bytes()).hexdigest()[:16]
+    rgb = load_image(SAMPLES / "ccp_1065.jpg")
+    assert classify(rgb, read_pose(rgb)).garment_model == model.fingerprint
+
+
+@needs_model
 def test_whole_crop_gives_garment_and_body_gender_in_one_run():
     model = garment_model()
     whole, gender = model.read_whole(crops("ccp_1006")["whole"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import ClientError
@@ -111,7 +112,7 @@ def test_inventory_in_stock_by_gender_and_unisex_without_scan(stack):
     def item(sku, gender, stock, category="skirt"):
         return InventoryItem(sku=sku, name=sku, category=category, gender=gender, price="19.99", currency="EUR",
                              stock=stock, image_key=f"inventory/{sku}.jpg", embedding=[0.6, 0.8, 0.0],
-                             colour=Colour(name="red", hex="#c0392b"))
+                             colour=Colour(name="red", hex="#c0392b"), embedding_model="garments-a")
 
     for it in (item("F1", "female", 2), item("U1", "unisex", 1), item("M1", "male", 5),
                item("F0", "female", 0), item("F2", "female", 4, "dress")):
@@ -119,6 +120,7 @@ def test_inventory_in_stock_by_gender_and_unisex_without_scan(stack):
     found = {i.sku: i for i in table.in_stock("female", "skirt")}
     assert set(found) == {"F1", "U1"}
     assert found["F1"].embedding == pytest.approx([0.6, 0.8, 0.0]) and found["F1"].colour.hex == "#c0392b"
+    assert found["F1"].embedding_model == "garments-a"
     assert {i.sku for i in table.in_stock(None, "skirt")} == {"F1", "U1", "M1"}
     raw = table.table.get_item(Key={"sku": "F1"})["Item"]
     assert raw["gender_category"] == "female#skirt"  # the GSI key
@@ -213,8 +215,6 @@ for name in ("api", "record_failure"):
 
 
 def test_classify_stage_writes_the_reading_and_redraws_the_picture_with_labels():
-    from types import SimpleNamespace
-
     from lookmatch.pipeline import PoseReading
 
     def labelled(label, score):
@@ -241,6 +241,29 @@ def test_classify_stage_writes_the_reading_and_redraws_the_picture_with_labels()
     assert out == {"reading_key": "derived/p/reading.json"} and store["derived/p/reading.json"] == b'{"reading": true}'
     assert drawn == {"head": "male 0.88", "upper": "shirt 0.60", "whole": "separates 0.70"}
     assert Image.open(io.BytesIO(store["derived/p/annotated.jpg"])).size == (40, 60)
+
+
+def test_recommend_stage_says_when_the_catalog_was_embedded_by_another_model():
+    from lookmatch.garments import GarmentReading
+    from lookmatch.pipeline import Reading
+
+    skirt = GarmentReading(label="skirt", score=0.8, embedding=[1.0, 0.0], colour=Colour(name="red", hex="#c0392b"))
+    reading = Reading(person=True, people_count=1, lower=skirt, garment_model="garments-new")
+
+    def inventory_of(model):
+        item = InventoryItem(sku="S1", name="S1", category="skirt", gender="female", price="19.99", currency="EUR",
+                             stock=2, image_key="inventory/S1.jpg", embedding=[1.0, 0.0],
+                             colour=Colour(name="red", hex="#c0392b"), embedding_model=model)
+        return SimpleNamespace(in_stock=lambda gender, category: [item] if category == "skirt" else [])
+
+    for model, stale in (("garments-old", 1), ("garments-new", 0)):
+        store, results = MemoryStore({"derived/p/reading.json": reading.model_dump_json().encode()}), MemoryResults()
+        out = stages.run_recommend_stage("p", "uploads/p.jpg", "derived/p/reading.json", store, results,
+                                         inventory_of(model))
+        assert out == {"status": "DONE", "recommended": 1, "stale_items": stale}
+        message = results["p"]["message"]
+        assert message.startswith("1 matching item(s) found")
+        assert ("import the catalog again" in message) == bool(stale)
 
 
 class NobodyDressed:

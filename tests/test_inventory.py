@@ -46,6 +46,8 @@ def images(tmp_path) -> Path:
 class FakeEmbedder:
     """A 3-d 'embedding': the image's mean colour, L2-normalised."""
 
+    fingerprint = "fake-mean-colour"
+
     def __init__(self):
         self.calls = 0
 
@@ -123,6 +125,7 @@ def test_import_embeds_stores_and_is_idempotent(tmp_path, images):
     assert skirt.image_key == "inventory/W-SKIRT-1.jpg" and skirt.gender_category == "female#skirt"
     assert np.linalg.norm(skirt.embedding) == pytest.approx(1.0, abs=1e-5)
     assert skirt.colour.name == "red"
+    assert skirt.embedding_model == "fake-mean-colour"  # which model embedded it
     # Photos are stored as JPEG under inventory/{sku}.jpg, the PNG re-encoded.
     assert set(store.objects) == {f"inventory/{sku}.jpg" for sku in ("W-SKIRT-1", "U-TEE-1", "M-JEANS-1")}
     assert all(data[:3] == b"\xff\xd8\xff" and ct == "image/jpeg" for data, ct in store.objects.values())

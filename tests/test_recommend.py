@@ -9,25 +9,26 @@ import pytest
 from lookmatch.contract import Labelled
 from lookmatch.contract import Colour
 from lookmatch.inventory import InventoryItem
-from lookmatch.recommend import colour_closeness, cosine, recommend
+from lookmatch.recommend import colour_closeness, cosine, recommend, stale_items
 
 GREY = {"name": "grey", "hex": "#808080"}
+MODEL = "garments-a"  # the garment model fingerprint of the readings and items below
 
 
-def item(sku, category, gender="female", embedding=(1.0, 0.0, 0.0), stock=5, hex="#808080"):
+def item(sku, category, gender="female", embedding=(1.0, 0.0, 0.0), stock=5, hex="#808080", model=MODEL):
     return InventoryItem(sku=sku, name=f"item {sku}", category=category, gender=gender,
                          price=Decimal("19.90"), currency="EUR", stock=stock,
                          image_key=f"inventory/{sku}.jpg", embedding=list(embedding),
-                         colour=Colour(name="c", hex=hex))
+                         colour=Colour(name="c", hex=hex), embedding_model=model)
 
 
 def garment(label, embedding=(1.0, 0.0, 0.0), colour=GREY):
     return SimpleNamespace(label=label, score=0.9, embedding=list(embedding), colour=colour)
 
 
-def reading(gender="female", upper=None, lower=None, whole=None):
+def reading(gender="female", upper=None, lower=None, whole=None, model=MODEL):
     return SimpleNamespace(gender=Labelled(label=gender, score=0.9) if gender else None,
-                           upper=upper, lower=lower, whole=whole)
+                           upper=upper, lower=lower, whole=whole, garment_model=model)
 
 
 def by_category(*items):
@@ -110,6 +111,23 @@ def test_result_items_carry_what_the_api_shows():
                                   "score": pytest.approx(1.15)}
 
 
+def test_items_embedded_by_another_model_are_ranked_by_colour_alone():
+    # Same look in numbers, but "old" was embedded by the previous garment model: its cosine
+    # means nothing, so the colour decides, and the stale items are counted for the operator.
+    items = by_category(item("old-same-look-far-colour", "skirt", hex="#d02020", model="garments-old"),
+                        item("old-other-look-near-colour", "skirt", embedding=(0, 1, 0), model="garments-old"),
+                        item("unknown-model", "skirt", model=None))
+    result = recommend(reading(lower=garment("skirt")), items)
+    assert skus(result, "lower")[0] == "old-other-look-near-colour"
+    assert all(r["score"] <= 0.15 for r in result["lower"])  # colour term only
+    assert stale_items(reading(lower=garment("skirt")), items) == 3
+    # The same items embedded by the reading's model: the look counts again.
+    fresh = by_category(item("same-look-far-colour", "skirt", hex="#d02020"),
+                        item("other-look-near-colour", "skirt", embedding=(0, 1, 0)))
+    assert skus(recommend(reading(lower=garment("skirt")), fresh), "lower")[0] == "same-look-far-colour"
+    assert stale_items(reading(lower=garment("skirt")), fresh) == 0
+
+
 def test_embedding_size_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="re-import"):
         cosine([1, 0], [1, 0, 0])
@@ -130,7 +148,7 @@ def test_takes_the_pipeline_reading_as_it_comes_back_from_json():
 
     original = Reading(person=True, people_count=1, gender=GenderOut(label="male", score=0.9, source="face"),
                        upper=read("shirt", (0, 1, 0), "#202020"), lower=read("jeans", (1, 0, 0), "#3050a0"),
-                       whole=read("separates", (0, 0, 1), "#303030"))
+                       whole=read("separates", (0, 0, 1), "#303030"), garment_model=MODEL)
     reading = Reading.model_validate_json(original.model_dump_json())
     items = by_category(item("w-shirt", "shirt", gender="female"), item("u-shirt", "shirt", gender="unisex"),
                         item("m-jeans-far", "jeans", gender="male", embedding=(0, 0, 1)),

@@ -42,6 +42,7 @@ def _real_classifier() -> bool:
 
 REAL_CLASSIFY = _real_classifier()
 EMBED = 8  # size of the fake embeddings
+FAKE_MODEL = "fake-garments"  # the fake classifier's garment model fingerprint
 
 
 class FakeGarment(BaseModel):
@@ -58,6 +59,7 @@ class FakeReading(BaseModel):
     upper: FakeGarment | None
     lower: FakeGarment | None
     whole: FakeGarment | None
+    garment_model: str | None = FAKE_MODEL
 
     def prediction(self, image: str) -> Prediction:
         def plain(g):
@@ -86,7 +88,7 @@ def fake_classify(rgb, pose) -> FakeReading:
 def item(sku, category, gender, embedding, stock=3) -> InventoryItem:
     return InventoryItem(sku=sku, name=f"Item {sku}", category=category, gender=gender, price="29.90",
                          currency="EUR", stock=stock, image_key=f"inventory/{sku}.jpg", embedding=embedding,
-                         colour=Colour(name="navy", hex="#1f2a44"))
+                         colour=Colour(name="navy", hex="#1f2a44"), embedding_model=FAKE_MODEL)
 
 
 class Calls:

@@ -209,7 +209,8 @@ def _record(item: InventoryItem) -> dict:
             "price": item.price, "currency": item.currency, "stock": item.stock,
             "image_key": item.image_key, "embedding": embedding_to_bytes(item.embedding),
             "colour_hex": item.colour.hex, "colour_name": item.colour.name,
-            "gender_category": item.gender_category}
+            "gender_category": item.gender_category,
+            **({"embedding_model": item.embedding_model} if item.embedding_model else {})}
 
 
 def _item(raw: dict) -> InventoryItem:
@@ -220,4 +221,5 @@ def _item(raw: dict) -> InventoryItem:
         image_key=raw["image_key"],
         embedding=embedding_from_bytes(getattr(embedding, "value", embedding)),
         colour=Colour(name=raw["colour_name"], hex=raw["colour_hex"]),
+        embedding_model=raw.get("embedding_model"),
     )

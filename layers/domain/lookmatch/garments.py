@@ -9,6 +9,7 @@ contract): upper logits (5, contract.UPPER order), lower (4, LOWER), whole (3, W
 """
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import cv2
@@ -69,6 +70,9 @@ class GarmentModel:
             raise ValueError(f"{self.model.path} is not a garment model: input {self.model.input_shape}, "
                              f"output sizes {sorted(sizes)} (expected {sorted(wanted)})")
         self._index = {wanted[size]: i for size, i in sizes.items()}
+        # Which model made an embedding: embeddings of two models live in different spaces, so the
+        # inventory's (made at import) and a photo's (made now) compare only under the same one.
+        self.fingerprint = hashlib.sha256(self.model.path.read_bytes()).hexdigest()[:16]
 
     def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """All heads for one crop: class probabilities per head, and the unit-length embedding."""

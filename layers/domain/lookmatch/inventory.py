@@ -19,7 +19,9 @@ Other columns (the demo catalog's `source`, say) are ignored.
 `import_catalog` validates every row first (all errors at once, each naming its line) and writes
 nothing unless the whole file is valid. It then embeds each photo with the garment model, takes
 its dominant colour, stores the photo as `inventory/{sku}.jpg` and the item under its sku: importing
-again updates the items in place (idempotent). Storage goes through the ports below; the boto3
+again updates the items in place (idempotent). Each item records which garment model embedded it
+(`embedding_model`): after a model update, import the catalog again (recommend ranks an item
+embedded by another model by colour alone). Storage goes through the ports below; the boto3
 adapters live in `lookmatch.aws`.
 """
 from __future__ import annotations
@@ -81,6 +83,7 @@ class InventoryItem(BaseModel):
     image_key: str
     embedding: list[float]
     colour: Colour
+    embedding_model: str | None = None  # GarmentModel.fingerprint; None: imported before it was kept
 
     @property
     def gender_category(self) -> str:
@@ -98,7 +101,10 @@ def image_key(sku: str) -> str:
 
 # --- ports: what the import needs; lookmatch.aws adapts them to DynamoDB and S3 -------------------
 class Embedder(Protocol):
-    """The garment model's embedding of a product photo (L2-normalised float vector)."""
+    """The garment model's embedding of a product photo (L2-normalised float vector), and which
+    model it is (`fingerprint`: embeddings of different models do not compare)."""
+
+    fingerprint: str
 
     def embed(self, rgb: np.ndarray) -> np.ndarray: ...
 
@@ -189,7 +195,7 @@ def import_catalog(csv_path: str | Path, images_dir: str | Path, embedder: Embed
             item = InventoryItem(sku=row.sku, name=row.name, category=row.category, gender=row.gender,
                                  price=row.price, currency=row.currency, stock=row.stock,
                                  image_key=image_key(row.sku), embedding=embedding.tolist(),
-                                 colour=colour_of(rgb))
+                                 colour=colour_of(rgb), embedding_model=embedder.fingerprint)
             stored.append(uploads.submit(image_store.put_bytes, item.image_key, _jpeg_bytes(path, rgb),
                                          "image/jpeg"))
             items.append(item)

@@ -125,6 +125,8 @@ class Reading(BaseModel):
     """What the Classify stage read off the main person; round-trips through JSON (reading.json).
 
     Each garment region is None when the pose found no box for it (not in the picture).
+    garment_model: the fingerprint of the garment model that made the embeddings
+    (GarmentModel.fingerprint).
     """
 
     person: bool
@@ -133,6 +135,7 @@ class Reading(BaseModel):
     upper: GarmentReading | None = None
     lower: GarmentReading | None = None
     whole: GarmentReading | None = None
+    garment_model: str | None = None
 
     def prediction(self, image: str) -> Prediction:
         """The label contract of DESIGN.md (no embeddings, colours or sources)."""
@@ -167,7 +170,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
             part = colour_part(landmarks, width, height, boxes[region], region)
             readings[region] = garments.read(crops[region], region, part)
     sex = (gender or gender_model()).predict(rgb, boxes.get("head"), body_gender)
-    return Reading(person=True, people_count=pose.people_count,
+    return Reading(person=True, people_count=pose.people_count, garment_model=garments.fingerprint,
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),
                                                              source=sex.source),
                    **readings)

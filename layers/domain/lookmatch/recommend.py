@@ -5,9 +5,13 @@ Rules (issue 3, "Recommending"):
 - When the whole body is a dress or a jumpsuit: items of that category under "whole", nothing
   under "upper"/"lower". Otherwise items of the upper label under "upper" and of the lower label
   under "lower" (a region not in the picture gets none).
-- Score = cosine similarity of the crop's embedding and the item's (same garment model), plus a
-  small colour-closeness term (COLOUR_WEIGHT) so that, among items of a similar look, the one of
-  the nearer colour comes first. Top `top_k` per region, no sku twice.
+- Score = cosine similarity of the crop's embedding and the item's, plus a small colour-closeness
+  term (COLOUR_WEIGHT) so that, among items of a similar look, the one of the nearer colour comes
+  first. Top `top_k` per region, no sku twice.
+- The look counts only for an item embedded by the garment model that read the photo
+  (`InventoryItem.embedding_model` = `Reading.garment_model`): two models' embeddings live in
+  different spaces. An item embedded by another model (the catalog not imported again after a
+  model update) is ranked by colour alone; `stale_items` counts them for the operator.
 """
 from __future__ import annotations
 
@@ -52,7 +56,8 @@ def recommend(reading: Any, items_by_category: Mapping[str, Iterable[InventoryIt
         candidates = [item for item in items_by_category.get(garment.label, ())
                       if item.category == garment.label and item.stock > 0
                       and (gender is None or item.gender in (gender, "unisex"))]
-        scored = sorted(((_score(garment, item), item) for item in candidates),
+        model = getattr(reading, "garment_model", None)
+        scored = sorted(((_score(garment, item, same_model(model, item)), item) for item in candidates),
                         key=lambda pair: (-pair[0], pair[1].sku))
         for score, item in scored:
             if len(result[region]) == top_k:
@@ -64,9 +69,20 @@ def recommend(reading: Any, items_by_category: Mapping[str, Iterable[InventoryIt
     return result
 
 
-def _score(garment: Any, item: InventoryItem) -> float:
+def same_model(garment_model: str | None, item: InventoryItem) -> bool:
+    """Whether the item was embedded by the garment model that read the photo."""
+    return garment_model is not None and item.embedding_model == garment_model
+
+
+def stale_items(reading: Any, items_by_category: Mapping[str, Iterable[InventoryItem]]) -> int:
+    """How many candidate items were embedded by another garment model (ranked by colour alone)."""
+    model = getattr(reading, "garment_model", None)
+    return sum(not same_model(model, item) for items in items_by_category.values() for item in items)
+
+
+def _score(garment: Any, item: InventoryItem, look: bool) -> float:
     score = 0.0
-    if getattr(garment, "embedding", None) is not None:
+    if look and getattr(garment, "embedding", None) is not None:
         score += cosine(garment.embedding, item.embedding)
     colour = getattr(garment, "colour", None)
     if colour is not None:

@@ -163,6 +163,8 @@ def run_recommend_stage(photo_id: str, image_key: str, reading_key: str, store: 
         from .pipeline import Reading
 
         load_reading = Reading.model_validate_json
+    from .recommend import stale_items
+
     if recommend is None:
         from .recommend import recommend
     results.update(photo_id, stage="recommend", message="Finding matching items")
@@ -175,11 +177,15 @@ def run_recommend_stage(photo_id: str, image_key: str, reading_key: str, store: 
                if (g := getattr(reading, region)) is not None and getattr(g, "colour", None) is not None}
     prediction = reading.prediction(image_name(image_key))
     found = sum(len(v) for v in recommendations.values())
-    results.update(photo_id, status="DONE", stage="done", message=f"{found} matching item(s) found",
+    message = f"{found} matching item(s) found"
+    if stale := stale_items(reading, candidates):
+        message += (f"; {stale} item(s) were embedded by another garment model and ranked by colour "
+                    "only: import the catalog again (lookmatch inventory import)")
+    results.update(photo_id, status="DONE", stage="done", message=message,
                    predictions=json.loads(prediction.to_json_line()), colours=colours,
                    recommendations=recommendations, people_count=people_count,
                    annotated_key=annotated_key)
-    return {"status": "DONE", "recommended": found}
+    return {"status": "DONE", "recommended": found, "stale_items": stale}
 
 
 def record_failure(key: str, error: dict, results: ResultsPort) -> dict:
