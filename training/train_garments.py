@@ -77,15 +77,19 @@ EMA_DECAY = 0.995
 # the heads' losses (summed over the heads a crop is labelled for).
 PARTS_WEIGHT = 0.5
 PART_COUNT, NO_MASK = 13, 255  # = len(cache_crops.PART_NAMES) (checked on load), cache_crops.NO_MASK
-PARTS_CELLS = 6  # = the last feature map's side at SIZE (stride 32)
-PARTS_SAMPLES = 4  # mask pixels sampled per cell side
+PARTS_SIDE = 24  # mask pixels sampled per side of a crop: 4 per cell of the last map (6 x 6),
+# 2 per cell of the stride-16 map (12 x 12; --parts-at mid, MobileNetV2 only: features[4:14])
+PARTS_MID_BLOCKS = 10  # the tail's first blocks, to stride 16 (96 channels)
 
 
 class GarmentNet(nn.Module):
     """NHWC 0..255 crop -> (upper, lower, whole, gender logits, unit embedding)."""
 
-    def __init__(self, backbone: str):
+    def __init__(self, backbone: str, parts_at: str = "last"):
         super().__init__()
+        if parts_at == "mid" and backbone != "mobilenet_v2":
+            raise ValueError("--parts-at mid is for mobilenet_v2 only")
+        self.parts_at = parts_at
         # stem = the stride-2/4 layers, frozen as on ImageNet (MobileNetV2: a third of the compute)
         if backbone == "mobilenet_v2":
             net = mobilenet_v2_imagenet()
@@ -101,7 +105,17 @@ class GarmentNet(nn.Module):
         self.dropout = nn.Dropout(0.2)
         self.heads = nn.ModuleDict({h: nn.Linear(1280, n) for h, n in HEADS.items()})
         self.embedding = nn.Linear(1280, EMBEDDING)  # set from PCA after training
-        self.parts = nn.Conv2d(1280, PART_COUNT, 1)  # the auxiliary task only; not exported
+        # the auxiliary task only; not exported
+        self.parts = nn.Conv2d(96 if parts_at == "mid" else 1280, PART_COUNT, 1)
+
+    def parts_and_final_maps(self, x):
+        """(the map the parts head reads, the last feature map)."""
+        x = self.stem(self.input(x))
+        if self.parts_at == "mid":
+            mid = self.tail[:PARTS_MID_BLOCKS](x)
+            return mid, self.tail[PARTS_MID_BLOCKS:](mid)
+        final = self.tail(x)
+        return final, final
 
     def feature_map(self, x):
         return self.tail(self.stem(self.input(x)))
@@ -147,7 +161,7 @@ def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.
     Without augment: exactly the inner box (the pipeline's crop). With it: the box moved by up to
     8% and rescaled by 0.85-1.15 on each axis (kept inside the view), mirrored half the time,
     and colour jitter. One affine grid_sample for the whole batch. With `parts` ((N, M, M) uint8
-    part views), also the same cut of them, (N, PARTS_CELLS * PARTS_SAMPLES) square, nearest.
+    part views), also the same cut of them, (N, PARTS_SIDE, PARTS_SIDE), nearest.
     """
     n = len(x_uint8)
     x = x_uint8.permute(0, 3, 1, 2).float()
@@ -168,8 +182,7 @@ def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.
     grid = F.affine_grid(theta, (n, 3, SIZE, SIZE), align_corners=False)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if parts is not None:
-        side = PARTS_CELLS * PARTS_SAMPLES
-        grid = F.affine_grid(theta, (n, 1, side, side), align_corners=False)
+        grid = F.affine_grid(theta, (n, 1, PARTS_SIDE, PARTS_SIDE), align_corners=False)
         parts = F.grid_sample(parts[:, None].float(), grid, mode="nearest", padding_mode="border",
                               align_corners=False)[:, 0].round().long()
     if augment:
@@ -187,11 +200,11 @@ def parts_loss(logits: torch.Tensor, parts: torch.Tensor) -> torch.Tensor | None
     """Cross-entropy of the parts head's cells (N, P, C, C) against each cell's share of every part
     among its sampled mask pixels ((N, C * s, C * s) indices, NO_MASK not counted); cells without
     a counted pixel are left out. None when no cell counts."""
-    classes = logits.shape[1]
+    classes, samples = logits.shape[1], parts.shape[1] // logits.shape[2]
     valid = parts != NO_MASK
     onehot = F.one_hot(parts.clamp(max=classes - 1), classes).float() * valid[..., None]
     # (N, C*s, C*s, P) -> per cell sums (N, P, C, C)
-    counts = F.avg_pool2d(onehot.permute(0, 3, 1, 2), PARTS_SAMPLES) * PARTS_SAMPLES ** 2
+    counts = F.avg_pool2d(onehot.permute(0, 3, 1, 2), samples) * samples ** 2
     total = counts.sum(1)
     keep = total > 0
     if not keep.any():
@@ -251,6 +264,8 @@ def main():
                              f"NAME_train_log.json and NAME_int8.tflite (in layers/models/ for {SHIPPED_NAME})")
     parser.add_argument("--parts-weight", type=float, default=PARTS_WEIGHT,
                         help="weight of the auxiliary parts loss (0: none)")
+    parser.add_argument("--parts-at", choices=("last", "mid"), default="last",
+                        help="the feature map the parts head reads: the last (6 x 6) or stride 16 (12 x 12)")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
     args = parser.parse_args()
@@ -273,7 +288,7 @@ def main():
     whole_weight = torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32)
     people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
 
-    model = GarmentNet(args.backbone)
+    model = GarmentNet(args.backbone, args.parts_at)
     if args.export_only:
         model.load_state_dict(torch.load(CACHE / f"{args.name}.pt"))
         export(model.eval(), x_tr, in_tr, people, args.name)
@@ -300,9 +315,9 @@ def main():
             idx = order[b * BATCH:(b + 1) * BATCH]
             # the stem's parameters need no gradient, so autograd records nothing there
             images, parts = views(x_tr[idx], in_tr[idx], augment=True, gen=gen, parts=parts_tr[idx])
-            fmap = model.feature_map(images)
+            parts_map, fmap = model.parts_and_final_maps(images)
             p = model.dropout(F.adaptive_avg_pool2d(fmap, 1).flatten(1))
-            aux = parts_loss(model.parts(fmap), parts) if args.parts_weight else None
+            aux = parts_loss(model.parts(parts_map), parts) if args.parts_weight else None
             loss = 0.0 if aux is None else args.parts_weight * aux
             for h in HEADS:
                 y = y_tr[h][idx]
