@@ -48,6 +48,7 @@ def recommend(reading: Any, items_by_category: Mapping[str, Iterable[InventoryIt
     else:
         wanted = {"upper": reading.upper, "lower": reading.lower}
 
+    model = getattr(reading, "garment_model", None)
     result: dict[str, list[dict]] = {"upper": [], "lower": [], "whole": []}
     seen: set[str] = set()
     for region, garment in wanted.items():
@@ -56,7 +57,6 @@ def recommend(reading: Any, items_by_category: Mapping[str, Iterable[InventoryIt
         candidates = [item for item in items_by_category.get(garment.label, ())
                       if item.category == garment.label and item.stock > 0
                       and (gender is None or item.gender in (gender, "unisex"))]
-        model = getattr(reading, "garment_model", None)
         scored = sorted(((_score(garment, item, same_model(model, item)), item) for item in candidates),
                         key=lambda pair: (-pair[0], pair[1].sku))
         for score, item in scored:

@@ -197,7 +197,6 @@ def main_person(bodies: list[Box | None], width: int, height: int) -> int | None
     return best
 
 
-
 # Where a garment's colour is read in its crop: strips along the body, COLOUR_STRIP body units
 # wide, each from the first to the second fraction of the way from one point to the other.
 # Chosen on ccp train + val photos with masks against a fixed centre (scripts/eval_colour.py): the
