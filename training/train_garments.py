@@ -266,11 +266,14 @@ def main():
                         help="weight of the auxiliary parts loss (0: none)")
     parser.add_argument("--parts-at", choices=("last", "mid"), default="last",
                         help="the feature map the parts head reads: the last (6 x 6) or stride 16 (12 x 12)")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="torch's seed: head initialisation, batch order, augmentation (to measure a "
+                             "run's noise; the int8 calibration draw keeps SEED)")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
     args = parser.parse_args()
-    torch.manual_seed(SEED)
-    gen = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
     torch.set_num_threads(2)
     t0 = time.time()
     data = load_cache()
