@@ -117,11 +117,8 @@ class GarmentNet(nn.Module):
         final = self.tail(x)
         return final, final
 
-    def feature_map(self, x):
-        return self.tail(self.stem(self.input(x)))
-
     def pooled(self, x):
-        return F.adaptive_avg_pool2d(self.feature_map(x), 1).flatten(1)
+        return F.adaptive_avg_pool2d(self.parts_and_final_maps(x)[1], 1).flatten(1)
 
     def forward(self, x):
         p = self.pooled(x)
@@ -130,7 +127,7 @@ class GarmentNet(nn.Module):
 
 
 def load_cache():
-    parts = {}
+    parts, part_names = {}, None
     for ds in ("ccp", "peta", "clothing"):
         path = CACHE / f"crops_{ds}.npz"
         if not path.is_file():
@@ -139,18 +136,17 @@ def load_cache():
         if "inner" not in z.files:
             raise ValueError(f"{path} is from an older cache_crops.py (no context): run it again")
         keep = z["split"] != "test"  # test crops never enter training
-        parts[ds] = {k: z[k] if k == "part_names" else z[k][keep] for k in z.files}
-        if "parts" not in z.files:  # masks: ccp only
-            parts[ds]["parts"] = np.full((keep.sum(), 1, 1), NO_MASK, np.uint8)
+        parts[ds] = {k: z[k][keep] for k in z.files if k != "part_names"}
         parts[ds]["dataset"] = np.full(keep.sum(), ds)
-    if "part_names" not in parts["ccp"]:
+        if ds == "ccp" and "part_names" in z.files:
+            part_names = z["part_names"]
+    if part_names is None:
         raise ValueError("crops_ccp.npz has no masks (`parts`): run training/cache_crops.py ccp again")
-    if len(parts["ccp"].pop("part_names")) != PART_COUNT:
-        raise ValueError(f"crops_ccp.npz names {PART_COUNT} parts no more: update PART_COUNT")
+    if len(part_names) != PART_COUNT:
+        raise ValueError(f"crops_ccp.npz names {len(part_names)} parts, not {PART_COUNT}: update PART_COUNT")
     side = parts["ccp"]["parts"].shape[1]
-    for p in parts.values():  # datasets without masks: one NO_MASK view of the same size
-        if p["parts"].shape[1] != side:
-            p["parts"] = np.full((len(p["parts"]), side, side), NO_MASK, np.uint8)
+    for p in parts.values():  # masks are ccp's only: the others get a NO_MASK view of the same size
+        p.setdefault("parts", np.full((len(p["split"]), side, side), NO_MASK, np.uint8))
     return {k: np.concatenate([p[k] for p in parts.values()]) for k in parts["ccp"]}
 
 

@@ -218,9 +218,9 @@ def colour_part(landmarks: np.ndarray, width: int, height: int, box: Box, region
     lm = np.asarray(landmarks, dtype=np.float64)
     ok = in_frame(lm, width, height)
     s = body_unit(lm, ok)
-    xy = lm[:, :2] - (box.x0, box.y0)
     if s is None or region not in ("upper", "lower"):
         return None
+    xy = lm[:, :2] - (box.x0, box.y0)  # in the crop
     if region == "upper":
         if not ok[[P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.LEFT_HIP, P.RIGHT_HIP]].all():
             return None
