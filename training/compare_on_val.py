@@ -2,7 +2,9 @@
 
 Runs each .tflite given (lookmatch.garments.GarmentModel, the runtime code) on the val crops
 cached by training/cache_crops.py (the pipeline's own crops of val photos), and prints accuracy /
-macro recall per dataset and head. Test crops are not read.
+macro recall per dataset and head, and for each model after the first, the crops whose predicted
+label differs from the first model's (flips: pass the float model first to see what int8 changes).
+Test crops are not read.
 Run: .venv/bin/python training/compare_on_val.py MODEL.tflite [MODEL.tflite ...]
 """
 from __future__ import annotations
@@ -23,13 +25,18 @@ def main(paths: list[str]) -> None:
     print("dataset  head      n  " + "  ".join(f"{name:>24}" for name in models))
     for ds in ("ccp", "peta", "clothing"):
         d = load_split(ds, "val")
-        scores = {name: {head: score_head(y, p, classes)
-                         for head, classes, _, y, p in labelled_crops(d, predict(model, d["x"], d["inner"])[0])}
-                  for name, model in models.items()}
-        first = next(iter(scores.values()))  # every model is scored on the same crops
-        for head, score in first.items():
-            cells = [f"{s[head].accuracy:11.1%} / {s[head].macro_recall:6.1%}" for s in scores.values()]
-            print(f"{ds:8s} {head:6s} {score.n:4d}  " + "  ".join(f"{c:>24}" for c in cells), flush=True)
+        labelled = {name: {head: (y, p, classes)
+                           for head, classes, _, y, p in labelled_crops(d, predict(model, d["x"], d["inner"])[0])}
+                    for name, model in models.items()}
+        first = next(iter(labelled.values()))  # every model is scored on the same crops
+        for head, (_, first_p, _) in first.items():
+            cells = []
+            for heads in labelled.values():
+                y, p, classes = heads[head]
+                score = score_head(y, p, classes)
+                flips = "" if heads is first else f" ({sum(a != b for a, b in zip(p, first_p))} flips)"
+                cells.append(f"{score.accuracy:11.1%} / {score.macro_recall:6.1%}{flips}")
+            print(f"{ds:8s} {head:6s} {len(first_p):4d}  " + "  ".join(f"{c:>24}" for c in cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -237,12 +237,33 @@ def evaluate(model, x, inner, ys):
     return res
 
 
-def export(model, x_tr, in_tr, people, name):
+@torch.no_grad()
+def fit_embedding(model, x_tr, in_tr):
+    """The embedding layer := PCA of the pooled features of the train crops (whitening off)."""
+    pooled = pooled_features(model, x_tr, in_tr)
+    mean = pooled.mean(0)
+    _, _, v = torch.linalg.svd(pooled - mean, full_matrices=False)
+    comps = v[:EMBEDDING]
+    model.embedding.weight.copy_(comps)
+    model.embedding.bias.copy_(-(comps @ mean))
+
+
+def average_weights(names: list[str]) -> dict[str, torch.Tensor]:
+    """The uniform average of the state dicts training/cache/NAME.pt (a "model soup"): runs
+    fine-tuned from the same ImageNet weights stay close enough in weight space that their average
+    reads like their ensemble, at one network's cost. BatchNorm statistics are averaged too;
+    integer buffers (batch counters) are taken from the first."""
+    states = [torch.load(CACHE / f"{n}.pt") for n in names]
+    return {k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+            for k, v in states[0].items()}
+
+
+def export(model, x_tr, in_tr, people, name, calibration=CALIBRATION):
     """Float reference (training/cache/NAME_float.tflite) and full int8 (NAME_int8.tflite),
-    calibrated on train crops of people (`people`: the rows of x_tr that may be drawn). The int8
+    calibrated on `calibration` train crops of people (`people`: the rows of x_tr that may be drawn). The int8
     file goes to layers/models/ (where the build packs every *_int8.tflite) only for the shipped
     name; an experiment's stays in training/cache/."""
-    calib_idx = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(people), CALIBRATION, replace=False))
+    calib_idx = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(people), calibration, replace=False))
     calib = views(x_tr[calib_idx], in_tr[calib_idx], augment=False).contiguous()
     example = calib[:1]
     export_tflite(model, example, CACHE / f"{name}_float.tflite")
@@ -267,6 +288,11 @@ def main():
                              "run's noise; the int8 calibration draw keeps SEED)")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
+    parser.add_argument("--calibration", type=int, default=CALIBRATION,
+                        help="train crops of people the int8 export is calibrated on")
+    parser.add_argument("--soup", nargs="+", metavar="RUN",
+                        help="no training: average the weights of training/cache/RUN.pt (runs of one "
+                             "recipe, other seeds), refit the embedding, score val, save and export as NAME")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
@@ -290,7 +316,17 @@ def main():
     model = GarmentNet(args.backbone, args.parts_at)
     if args.export_only:
         model.load_state_dict(torch.load(CACHE / f"{args.name}.pt"))
-        export(model.eval(), x_tr, in_tr, people, args.name)
+        export(model.eval(), x_tr, in_tr, people, args.name, args.calibration)
+        print(f"done in {time.time() - t0:.0f} s", flush=True)
+        return
+    if args.soup:
+        model.load_state_dict(average_weights(args.soup))
+        fit_embedding(model.eval(), x_tr, in_tr)
+        res = evaluate(model, x_va, in_va, ys_va)
+        print("soup of " + " + ".join(args.soup) + ": val "
+              + " ".join(f"{h} {a:.3f}/{r:.3f}" for h, (a, r) in res.items()), flush=True)
+        torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
+        export(model, x_tr, in_tr, people, args.name, args.calibration)
         print(f"done in {time.time() - t0:.0f} s", flush=True)
         return
     model = model.to(memory_format=torch.channels_last)
@@ -350,20 +386,10 @@ def main():
         if score > best:
             best, best_state = score, {k: v.clone() for k, v in ema.module.state_dict().items()}
     model.load_state_dict(best_state)
-    model.eval()
-
-    # Embedding: PCA of the pooled features of the train crops, whitening off.
-    pooled = pooled_features(model, x_tr, in_tr)
-    mean = pooled.mean(0)
-    _, _, v = torch.linalg.svd(pooled - mean, full_matrices=False)
-    comps = v[:EMBEDDING]
-    with torch.no_grad():
-        model.embedding.weight.copy_(comps)
-        model.embedding.bias.copy_(-(comps @ mean))
-
+    fit_embedding(model.eval(), x_tr, in_tr)
     model = model.to(memory_format=torch.contiguous_format)
     torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
-    export(model, x_tr, in_tr, people, args.name)
+    export(model, x_tr, in_tr, people, args.name, args.calibration)
     elapsed = time.time() - t0
     log = {"backbone": args.backbone, "history": history, "seconds": elapsed,
            "train_crops": int(train.sum()), "val_crops": int(val.sum())}
