@@ -72,8 +72,8 @@ def main() -> None:
         original = decode_image(truth.path.read_bytes())
         pose = read_pose(original)
         face = gender_model().predict(original, pose.boxes.get("head")) if pose.person else None
-        if face is None or face.score < SURE_FACE or not pose.boxes.get("whole"):
-            continue
+        if face is None or face.score < SURE_FACE or not pose.boxes.get("whole") or pose.turns:
+            continue  # (a turned reading of an upright street photo is a pose error: left out)
         pictures = {AS_IS: original} | {name: step(bgr) for name, step in STEPS.items()}
         boxes = {AS_IS: pose.boxes["whole"]} | {name: read_pose(pictures[name]).boxes.get("whole") for name in STEPS}
         if any(box is None for box in boxes.values()):

@@ -27,7 +27,7 @@ from lookmatch.config import data_dir
 from lookmatch.datasets import CCP_LOWER, CCP_UPPER
 from lookmatch.face import FaceDetector
 from lookmatch.images import BadImage, load_image
-from lookmatch.pipeline import pose_estimator, read_pose
+from lookmatch.pipeline import pose_estimator, read_pose, upright
 from lookmatch.pose import PoseEstimator
 
 NEEDED = ("head", "upper", "lower", "whole")
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         reading = read_pose(rgb, estimator) if args.landmark_model else read_pose(rgb)
         t2 = time.perf_counter()
+        rgb = upright(rgb, reading.turns)  # the picture the boxes belong to
         t_decode.append(t1 - t0)
         t_pose.append(t2 - t1)
         found += reading.person
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             missing = [n for n in NEEDED if reading.boxes[n] is None]
             misses.append(f"{key}\t{'no person' if not reading.person else 'missing ' + ','.join(missing)}")
         if mask_path is not None and reading.person:
-            masks = garment_masks(mask_path, label_names)
+            masks = {region: upright(m, reading.turns) for region, m in garment_masks(mask_path, label_names).items()}
             for region, m in masks.items():
                 total = int(m.sum())
                 box = reading.boxes[region]

@@ -3,14 +3,17 @@
     .venv/bin/python scripts/eval_robustness.py [--set ccp] [--split test] [--limit N]
 
 Each held-out test photo (val photo with --split val: how a model is chosen) goes through
-`lookmatch.pipeline.predict_file` as it is and as three variants a shopper's upload could be:
+`lookmatch.pipeline.predict_file` as it is and as variants a shopper's upload could be:
 - phone size: enlarged (cubic) to a 4032 px longer side and saved as a JPEG (quality 92);
 - wide framing: the photo in the middle of a 4:3 landscape picture (its own blurred copy on
   the sides), so the person fills a third to a half of the width;
 - mirrored: flipped left to right;
 - far away: the photo at a third of the height of a 4:3 landscape picture (its edges drawn
   outwards around it), as a shot from across the street; the person is then ~250 px tall at
-  the pipeline's working size (benchmark.far_away).
+  the pipeline's working size (benchmark.far_away);
+- turned: rotated a quarter turn clockwise with no EXIF orientation tag (an app that dropped the
+  tag without turning the pixels), so the person lies on their side;
+- upside down: turned half a turn, the same way.
 It prints, per variant, person found and each head's accuracy (as `lookmatch evaluate`), how
 often the variant's label equals the original's, and the paired test against the original
 (photos only one of them reads right; exact McNemar p). Nothing here is trained on: the figures
@@ -49,6 +52,8 @@ VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "wide framing": wide_framing,
     "mirrored": lambda bgr: cv2.flip(bgr, 1),
     "far away": far_away,
+    "turned": lambda bgr: cv2.rotate(bgr, cv2.ROTATE_90_CLOCKWISE),
+    "upside down": lambda bgr: cv2.rotate(bgr, cv2.ROTATE_180),
 }
 
 
@@ -61,12 +66,15 @@ def main() -> None:
     parser.add_argument("--set", default="ccp", choices=("ccp", "peta"), help="test photos of this dataset")
     parser.add_argument("--split", default="test", choices=("test", "val"), help="which held-out photos")
     parser.add_argument("--limit", type=int, help="only the first N photos")
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=tuple(VARIANTS),
+                        metavar="VARIANT", help=f"only these variants (default: all of {', '.join(VARIANTS)})")
     args = parser.parse_args()
+    variants = {name: VARIANTS[name] for name in args.variants}
     truths = datasets.load(args.set, args.split)[: args.limit]
     originals = [t.path for t in truths]
     lines = {"as is": predict_all(originals, "as is")}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, change in VARIANTS.items():
+        for name, change in variants.items():
             folder = Path(tmp) / name.replace(" ", "_")
             folder.mkdir()
             paths = []
@@ -84,12 +92,12 @@ def main() -> None:
         cells = " ".join(f"{report.heads[h].accuracy:7.1%}" if h in report.heads else f"{'-':>7}" for h in HEADS)
         print(f"{name:14} {report.person_found / report.photos:7.1%} {cells}")
     print("\nsame label as the original photo (all photos, a missing reading counts as a label)")
-    for name in VARIANTS:
+    for name in variants:
         same = [sum((a.get(h) or {}).get("label") == (b.get(h) or {}).get("label")
                     for a, b in zip(labels["as is"], labels[name])) / len(truths) for h in HEADS]
         print(f"{name:14} " + " ".join(f"{h} {s:.1%}" for h, s in zip(HEADS, same)))
     print("\npaired against the original: photos only the variant reads right / only the original; McNemar p")
-    for name in VARIANTS:
+    for name in variants:
         comparison = compare_reports(reports[name], reports["as is"])
         print(f"{name:14} " + "  ".join(f"{h} {c.only_a}/{c.only_b} p={c.p_value:.2f}" for h, c in comparison.items()))
 

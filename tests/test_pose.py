@@ -10,7 +10,7 @@ from lookmatch import pose
 from lookmatch.annotate import annotate
 from lookmatch.config import REPO_ROOT
 from lookmatch.images import decode_image, load_image
-from lookmatch.pipeline import PoseReading, pose_estimator, read_pose
+from lookmatch.pipeline import PoseReading, picture_to_classify, pose_estimator, read_pose
 from lookmatch.pose import ssd_anchors
 
 
@@ -67,6 +67,25 @@ def test_exif_rotated_upload_reads_like_the_upright_photo(sample_readings):
     for name in ("head", "upper", "lower"):
         a, b = r.boxes[name], upright.boxes[name]
         assert abs(a.center[0] - b.center[0]) < 8 and abs(a.center[1] - b.center[1]) < 8, name
+
+
+@pytest.mark.parametrize("rotate, turns", [(cv2.ROTATE_90_CLOCKWISE, 1), (cv2.ROTATE_180, 2),
+                                           (cv2.ROTATE_90_COUNTERCLOCKWISE, 3)])
+def test_a_photo_turned_without_exif_is_read_upright(sample_readings, rotate, turns):
+    """No EXIF tag to go by: the person lies on their side (or stands on their head) in the
+    pixels. The pose is read on the photo turned back, and the Classify stage and the annotated
+    picture get that same upright picture."""
+    path, rgb, upright_reading = sample_readings[-1]
+    turned = np.ascontiguousarray(cv2.rotate(rgb, rotate))
+    r = read_pose(turned)
+    assert r.person and r.turns == turns
+    assert (r.width, r.height) == (upright_reading.width, upright_reading.height)
+    for name in ("head", "upper", "lower", "whole"):
+        a, b = r.boxes[name], upright_reading.boxes[name]
+        assert abs(a.center[0] - b.center[0]) < 8 and abs(a.center[1] - b.center[1]) < 8, name
+    assert np.array_equal(picture_to_classify(turned, r, lambda side: pytest.fail("no detail decode")), rgb)
+    assert annotate(turned, r).shape == rgb.shape
+    assert PoseReading.model_validate_json(r.model_dump_json()).turns == turns  # pose.json keeps it
 
 
 def test_two_people_main_is_the_larger(sample_photos):

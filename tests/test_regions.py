@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from lookmatch.colour import dominant_colour
-from lookmatch.regions import REGIONS, Box, body_regions, colour_part, in_frame, landmark_box, main_person
+from lookmatch.regions import (REGIONS, Box, body_regions, colour_part, in_frame, landmark_box, main_person,
+                               upright_turns)
 
 W, H = 400, 800
 
@@ -209,3 +210,27 @@ def test_no_colour_part_without_the_points_it_needs():
     boxes = body_regions(lm, W, 330)
     assert boxes["upper"] is not None and colour_part(lm, W, 330, boxes["upper"], "upper") is None
     assert colour_part(person(), W, H, body_regions(person(), W, H)["whole"], "whole") is None
+
+
+def turned_clockwise(lm, width, height):
+    """The landmarks of a width x height picture turned a quarter clockwise (height x width)."""
+    out = lm.copy()
+    out[:, 0], out[:, 1] = height - 1 - lm[:, 1], lm[:, 0]
+    return out
+
+
+def test_upright_turns_stand_a_turned_person_up():
+    lm, w, h = person(), W, H
+    assert upright_turns(lm, w, h) == 0
+    for clockwise in (1, 2, 3):  # a quarter clockwise: the head points right; np.rot90 k=1 undoes it
+        lm, w, h = turned_clockwise(lm, w, h), h, w
+        assert upright_turns(lm, w, h) == clockwise
+        restored = np.rot90(np.zeros((h, w)), upright_turns(lm, w, h)).shape
+        assert restored == (H, W)
+
+
+def test_upright_turns_need_shoulders_and_hips_in_frame():
+    lm = turned_clockwise(person(), W, H)
+    assert upright_turns(lm, H, W) == 1
+    lm[HIPS, 3] = 0.02  # hips out of frame: nothing to go by
+    assert upright_turns(lm, H, W) == 0

@@ -137,6 +137,7 @@ class SavedPose:
 
         self.person = entry["person"]
         self.boxes = {k: Box(**b) if b else None for k, b in entry["boxes"].items()}
+        self.turns = entry.get("turns", 0)
 
 
 def cache(dataset: str, reuse_pose: bool = False) -> None:
@@ -145,7 +146,7 @@ def cache(dataset: str, reuse_pose: bool = False) -> None:
     rows, images, inners, part_views, poses, pseudo = [], [], [], [], {}, 0
     start = time.time()
     if dataset != "clothing":
-        from lookmatch.pipeline import read_pose
+        from lookmatch.pipeline import read_pose, upright
     for n, truth in enumerate(truths, 1):
         try:
             rgb = load_image(truth.path)
@@ -158,15 +159,17 @@ def cache(dataset: str, reuse_pose: bool = False) -> None:
             boxes = {region: Box(x0=0, y0=0, x1=w, y1=h)}
         else:
             pose = SavedPose(saved[truth.key]) if saved is not None else read_pose(rgb)
-            poses[truth.key] = {"person": pose.person, "split": truth.split,
+            poses[truth.key] = {"person": pose.person, "split": truth.split, "turns": pose.turns,
                                 "boxes": {k: b.model_dump() if b else None for k, b in pose.boxes.items()}}
             boxes = {r: pose.boxes[r] for r in ("upper", "lower", "whole") if pose.boxes.get(r)}
             if not pose.person and dataset == "peta" and truth.split != "test":
                 boxes = {"whole": Box(x0=0, y0=0, x1=w, y1=h)} | {
                     r: Box.clipped(0, top * h, w, bottom * h, w, h) for r, (top, bottom) in FALLBACK.items()}
+        parts = mask_parts(truth, rgb.shape[:2]) if dataset == "ccp" else None
+        if dataset != "clothing" and pose.turns:  # the boxes are of the photo turned upright
+            rgb, parts = upright(rgb, pose.turns), None if parts is None else upright(parts, pose.turns)
         source = "photo" if dataset == "clothing" else "pose" if pose.person else "fallback"
         gender = None if dataset == "clothing" else pseudo_gender(rgb, pose, truth)
-        parts = mask_parts(truth, rgb.shape[:2]) if dataset == "ccp" else None
         pseudo += gender is not None
         for region, box in boxes.items():
             labels = label_row(truth, region, gender)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .pipeline import PoseReading
+from .pipeline import PoseReading, upright
 from .pose import CONNECTIONS
 from .regions import IN_FRAME
 
@@ -20,8 +20,9 @@ SKELETON = (0, 230, 0)
 
 def annotate(rgb: np.ndarray, pose_reading: PoseReading, labels: dict[str, str] | None = None) -> np.ndarray:
     """A copy of the photo with the main person's skeleton and boxes; `labels` (region -> text,
-    e.g. {"upper": "outerwear 0.81"}) are written next to the region names."""
-    img = np.ascontiguousarray(rgb.copy())
+    e.g. {"upper": "outerwear 0.81"}) are written next to the region names. The copy is turned
+    as the pose was read (pipeline.upright)."""
+    img = np.ascontiguousarray(upright(rgb, pose_reading.turns).copy())
     labels = labels or {}
     h, w = img.shape[:2]
     thick = max(1, round(max(h, w) / 400))

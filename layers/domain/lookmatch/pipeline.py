@@ -20,7 +20,7 @@ from .garments import GarmentModel, GarmentReading, garment_model
 from .gender import GenderModel, gender_model
 from .images import WORK_SIDE, BadImage, load_image
 from .pose import PoseEstimator
-from .regions import REGIONS, Box, body_regions, colour_part, landmark_box, main_person
+from .regions import REGIONS, Box, body_regions, colour_part, landmark_box, main_person, upright_turns
 
 
 class PoseReading(BaseModel):
@@ -31,6 +31,9 @@ class PoseReading(BaseModel):
     whole / feet of the main person in pixels (None when that part is not in the picture).
     landmarks: the main person's 33 BlazePose landmarks as [x, y, visibility, presence] in image
     pixels. score: the pose detector's confidence for the main person (0 when nobody).
+    turns: quarter turns counterclockwise (np.rot90) the photo was given to stand the person
+    upright (a photo turned without its EXIF tag); width, height, boxes and landmarks are those of
+    the turned photo (`upright` gives it).
     """
 
     person: bool
@@ -40,6 +43,7 @@ class PoseReading(BaseModel):
     boxes: dict[str, Box | None]
     landmarks: list[list[float]]
     score: float
+    turns: int = 0
 
 
 # A person small in the working image (a shot from across the street) leaves garment crops and a
@@ -61,13 +65,29 @@ def read_pose(rgb: np.ndarray, estimator: PoseEstimator | None = None) -> PoseRe
     """Find the people in an (H, W, 3) uint8 RGB photo and box the main person's body parts.
 
     The main person is the one with the largest landmark box weighted by centrality
-    (regions.main_person).
+    (regions.main_person). BlazePose finds a person lying on their side too, but the garment
+    model reads people standing: when the main person's shoulders are not above their hips
+    (a photo turned without its EXIF tag), the photo is turned to stand them up and read again,
+    and that reading is kept if the person stands upright in it (`PoseReading.turns`).
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
         raise ValueError(f"read_pose needs an (H, W, 3) uint8 RGB array (images.decode_image gives "
                          f"one), got {rgb.dtype} {rgb.shape}")
+    estimator = estimator or pose_estimator()
+    pose = _read_pose(rgb, estimator)
+    if not pose.person:
+        return pose
+    turns = upright_turns(np.array(pose.landmarks), pose.width, pose.height)
+    if turns:
+        turned = _read_pose(upright(rgb, turns), estimator)
+        if turned.person and upright_turns(np.array(turned.landmarks), turned.width, turned.height) == 0:
+            return turned.model_copy(update={"turns": turns})
+    return pose
+
+
+def _read_pose(rgb: np.ndarray, estimator: PoseEstimator) -> PoseReading:
     height, width = rgb.shape[:2]
-    people = (estimator or pose_estimator()).detect(rgb)
+    people = estimator.detect(rgb)
     bodies = [landmark_box(p.landmarks, width, height) for p in people]
     main = main_person(bodies, width, height)
     if main is None:
@@ -98,11 +118,18 @@ def detail_side(pose: PoseReading) -> int | None:
     return min(MAX_DETAIL_SIDE, round(side * DETAIL_PERSON_HEIGHT / body.height))
 
 
+def upright(rgb: np.ndarray, turns: int) -> np.ndarray:
+    """The photo (or a larger decode of it) given `turns` quarter turns counterclockwise; with a
+    PoseReading's `turns`, the picture its boxes and landmarks belong to."""
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns % 4 else rgb
+
+
 def picture_to_classify(rgb: np.ndarray, pose: PoseReading, decode: Callable[[int], np.ndarray]) -> np.ndarray:
     """`rgb` (the working image the pose was read on), or `decode(side)`, the same photo decoded
-    at that longer side, when the person is small in it (`detail_side`)."""
+    at that longer side, when the person is small in it (`detail_side`); turned upright as the
+    pose was read (`upright`)."""
     side = detail_side(pose)
-    return rgb if side is None else decode(side)
+    return upright(rgb if side is None else decode(side), pose.turns)
 
 
 def scaled_boxes(pose: PoseReading, rgb: np.ndarray) -> dict[str, Box | None]:

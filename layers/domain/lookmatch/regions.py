@@ -94,6 +94,26 @@ def body_unit(landmarks: np.ndarray, ok: np.ndarray) -> float | None:
     return None
 
 
+# Quarter turns (np.rot90, counterclockwise) that bring a body whose head points right, down or
+# left in the picture back to upright (head up).
+TURNS_FOR_HEAD = {"up": 0, "right": 1, "down": 2, "left": 3}
+
+
+def upright_turns(landmarks: np.ndarray, width: int, height: int) -> int:
+    """How many quarter turns counterclockwise (np.rot90's k) would stand the person upright: the
+    direction from mid-hip to mid-shoulder, to the nearest quarter. 0 when upright or when a
+    shoulder or hip is not in frame (nothing to go by)."""
+    ok = in_frame(landmarks, width, height)
+    shoulders, hips = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER], [P.LEFT_HIP, P.RIGHT_HIP]
+    if not (ok[shoulders].all() and ok[hips].all()):
+        return 0
+    xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    dx, dy = xy[shoulders].mean(0) - xy[hips].mean(0)  # image y grows downwards
+    if abs(dy) >= abs(dx):
+        return TURNS_FOR_HEAD["up" if dy <= 0 else "down"]
+    return TURNS_FOR_HEAD["right" if dx > 0 else "left"]
+
+
 def body_regions(landmarks: np.ndarray, width: int, height: int) -> dict[str, Box | None]:
     """Boxes for head / upper / lower / whole / feet (None when that part is not in the picture)."""
     lm = np.asarray(landmarks, dtype=np.float64)
