@@ -13,7 +13,9 @@ Each held-out test photo (val photo with --split val: how a model is chosen) goe
   the pipeline's working size (benchmark.far_away);
 - turned: rotated a quarter turn clockwise with no EXIF orientation tag (an app that dropped the
   tag without turning the pixels), so the person lies on their side;
-- upside down: turned half a turn, the same way.
+- upside down: turned half a turn, the same way;
+- knees up: the bottom 28% of the photo cut off, as a photo framed from the knees up (the
+  ccp photos show the whole person, head to feet, in about 90% of their height).
 It prints, per variant, person found and each head's accuracy (as `lookmatch evaluate`), how
 often the variant's label equals the original's, and the paired test against the original
 (photos only one of them reads right; exact McNemar p). Nothing here is trained on: the figures
@@ -47,6 +49,11 @@ def wide_framing(bgr: np.ndarray) -> np.ndarray:
     return canvas
 
 
+def knees_up(bgr: np.ndarray) -> np.ndarray:
+    return bgr[: round(bgr.shape[0] * KNEES_UP)]
+
+
+KNEES_UP = 0.72  # share of the photo's height kept
 VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "phone size": phone_size,
     "wide framing": wide_framing,
@@ -54,6 +61,7 @@ VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "far away": far_away,
     "turned": lambda bgr: cv2.rotate(bgr, cv2.ROTATE_90_CLOCKWISE),
     "upside down": lambda bgr: cv2.rotate(bgr, cv2.ROTATE_180),
+    "knees up": knees_up,
 }
 
 

@@ -76,6 +76,9 @@ EMA_DECAY = 0.995
 # Weight of the auxiliary parts loss (mean over the masked crops of a batch, about 1 in 7) against
 # the heads' losses (summed over the heads a crop is labelled for).
 PARTS_WEIGHT = 0.5
+# Share of the people's whole-body and lower crops that lose the bottom of their box in training
+# (`views`, `cut`): photos framed from the knees up. 0 = run 14's recipe.
+CUT = 0.0
 PART_COUNT, NO_MASK = 13, 255  # = len(cache_crops.PART_NAMES) (checked on load), cache_crops.NO_MASK
 PARTS_SIDE = 24  # mask pixels sampled per side of a crop: 4 per cell of the last map (6 x 6),
 # 2 per cell of the stride-16 map (12 x 12; --parts-at mid, MobileNetV2 only: features[4:14])
@@ -151,13 +154,15 @@ def load_cache():
 
 
 def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.Generator | None = None,
-          parts: torch.Tensor | None = None):
+          parts: torch.Tensor | None = None, cut: torch.Tensor | None = None):
     """(N, S, S, 3) uint8 stored views -> (N, SIZE, SIZE, 3) float 0..255 model inputs.
 
     Without augment: exactly the inner box (the pipeline's crop). With it: the box moved by up to
     8% and rescaled by 0.85-1.15 on each axis (kept inside the view), mirrored half the time,
-    and colour jitter. One affine grid_sample for the whole batch. With `parts` ((N, M, M) uint8
-    part views), also the same cut of them, (N, PARTS_SIDE, PARTS_SIDE), nearest.
+    and colour jitter; the rows where `cut` ((N,) bool) is true lose the bottom 15-45% of the box,
+    as a photo framed from the knees up gives the pipeline (the box runs to the picture's edge).
+    One affine grid_sample for the whole batch. With `parts` ((N, M, M) uint8 part views), also
+    the same cut of them, (N, PARTS_SIDE, PARTS_SIDE), nearest.
     """
     n = len(x_uint8)
     x = x_uint8.permute(0, 3, 1, 2).float()
@@ -171,6 +176,9 @@ def views(x_uint8: torch.Tensor, inner: torch.Tensor, augment: bool, gen: torch.
         w, h = (w * u(0.85, 1.15)).clamp(max=1.0), (h * u(0.85, 1.15)).clamp(max=1.0)
         cx = torch.maximum(torch.minimum(cx, 1 - w / 2), w / 2)
         cy = torch.maximum(torch.minimum(cy, 1 - h / 2), h / 2)
+        if cut is not None:  # keep the top of the box
+            kept = torch.where(cut, u(0.55, 0.85), torch.ones(n))
+            cy, h = cy - h * (1 - kept) / 2, h * kept
     sx = torch.where(torch.rand(n, generator=gen) < 0.5, -w, w) if augment else w
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0], theta[:, 0, 2] = sx, 2 * cx - 1
@@ -288,6 +296,9 @@ def main():
                              "run's noise; the int8 calibration draw keeps SEED)")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
+    parser.add_argument("--cut", type=float, default=CUT,
+                        help="share of the people's whole-body and lower crops cut short at the bottom in "
+                             "training (photos framed from the knees up); 0: none")
     parser.add_argument("--calibration", type=int, default=CALIBRATION,
                         help="train crops of people the int8 export is calibrated on")
     parser.add_argument("--soup", nargs="+", metavar="RUN",
@@ -312,6 +323,8 @@ def main():
     weights = {h: None if h in UNWEIGHTED else class_weights(ys_tr[h], n) for h, n in HEADS.items()}
     whole_weight = torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32)
     people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
+    # crops whose bottom a photo framed from the knees up cuts off: people's whole and lower boxes
+    cuttable = torch.from_numpy(people & np.isin(data["region"][train], ("whole", "lower")))
 
     model = GarmentNet(args.backbone, args.parts_at)
     if args.export_only:
@@ -349,7 +362,8 @@ def main():
         for b in range(batches):
             idx = order[b * BATCH:(b + 1) * BATCH]
             # the stem's parameters need no gradient, so autograd records nothing there
-            images, parts = views(x_tr[idx], in_tr[idx], augment=True, gen=gen, parts=parts_tr[idx])
+            cut = cuttable[idx] & (torch.rand(len(idx), generator=gen) < args.cut)
+            images, parts = views(x_tr[idx], in_tr[idx], augment=True, gen=gen, parts=parts_tr[idx], cut=cut)
             parts_map, fmap = model.parts_and_final_maps(images)
             p = model.dropout(F.adaptive_avg_pool2d(fmap, 1).flatten(1))
             aux = parts_loss(model.parts(parts_map), parts) if args.parts_weight else None
