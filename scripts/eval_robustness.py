@@ -15,7 +15,8 @@ Each held-out test photo (val photo with --split val: how a model is chosen) goe
   tag without turning the pixels), so the person lies on their side;
 - upside down: turned half a turn, the same way;
 - knees up: the bottom 28% of the photo cut off, as a photo framed from the knees up (the
-  ccp photos show the whole person, head to feet, in about 90% of their height).
+  ccp photos show the whole person, head to feet, in about 90% of their height);
+- half light, dark: every pixel at 50% / 30% of its value, as an underexposed evening shot.
 It prints, per variant, person found and each head's accuracy (as `lookmatch evaluate`), how
 often the variant's label equals the original's, and the paired test against the original
 (photos only one of them reads right; exact McNemar p). Nothing here is trained on: the figures
@@ -54,6 +55,12 @@ def knees_up(bgr: np.ndarray) -> np.ndarray:
 
 
 KNEES_UP = 0.72  # share of the photo's height kept
+
+
+def darker(factor: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda bgr: (bgr * factor).astype(np.uint8)
+
+
 VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "phone size": phone_size,
     "wide framing": wide_framing,
@@ -62,6 +69,8 @@ VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "turned": lambda bgr: cv2.rotate(bgr, cv2.ROTATE_90_CLOCKWISE),
     "upside down": lambda bgr: cv2.rotate(bgr, cv2.ROTATE_180),
     "knees up": knees_up,
+    "half light": darker(0.5),
+    "dark": darker(0.3),
 }
 
 

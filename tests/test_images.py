@@ -172,3 +172,19 @@ def test_a_phone_photo_is_read_at_the_working_size():
 def test_a_small_photo_is_read_as_it_is():
     arr = np.full((512, 341, 3), 128, np.uint8)
     assert decode_image(encode(Image.fromarray(arr), "JPEG")).shape == (512, 341, 3)
+
+
+def test_a_dark_picture_is_brightened_and_a_daylight_one_left_alone():
+    from lookmatch.images import MAX_GAIN, TARGET_P99, brightened
+
+    rng = np.random.default_rng(0)
+    daylight = rng.integers(0, 256, (200, 120, 3), dtype=np.uint8)
+    assert brightened(daylight) is daylight
+    dark = (daylight * 0.4).astype(np.uint8)  # brightest 1% at ~100
+    lifted = brightened(dark)
+    assert abs(np.percentile(lifted.mean(axis=2), 99) - TARGET_P99) < 15
+    assert (lifted >= dark).all() and lifted.dtype == np.uint8 and lifted.shape == dark.shape
+    night = np.full((50, 50, 3), 10, np.uint8)
+    assert brightened(night).max() == 10 * MAX_GAIN  # the gain is capped: noise is not blown up
+    black = np.zeros((50, 50, 3), np.uint8)
+    assert not brightened(black).any()

@@ -48,6 +48,21 @@ def test_a_person_far_away_is_read_from_a_sharper_decode(sample_photos, far_away
     assert labels(from_working) != labels(near)
 
 
+def test_a_dark_copy_of_a_photo_reads_like_the_photo(sample_readings):
+    """At 30% of its brightness (an evening shot) the sample's garments and their colours read as
+    in the photo: classify brightens a dark picture (images.brightened). Without that, this
+    photo's skirt read as pants and both colours as dark grey."""
+    import numpy as np
+
+    _, rgb, pose = sample_readings[0]  # ccp_1006: white top, mint skirt
+    dark = (rgb * 0.3).astype(np.uint8)
+
+    def labels(reading):
+        return [(g.label, g.colour.name) for g in (reading.upper, reading.lower, reading.whole)]
+
+    assert labels(classify(dark, pose)) == labels(classify(rgb, pose))
+
+
 def test_nobody_gives_person_false(sample_readings):
     import numpy as np
 

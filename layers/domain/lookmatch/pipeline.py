@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from .contract import GARMENT_REGIONS, Labelled, Prediction
 from .garments import GarmentModel, GarmentReading, garment_model
 from .gender import GenderModel, gender_model
-from .images import WORK_SIDE, BadImage, load_image
+from .images import WORK_SIDE, BadImage, brightened, load_image
 from .pose import PoseEstimator
 from .regions import REGIONS, Box, body_regions, colour_part, landmark_box, main_person, upright_turns
 
@@ -178,12 +178,14 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
     """Gender and garments of the main person found by `read_pose` in the same photo.
 
     `rgb` is the picture the pose was read on, or a larger decode of the same photo
-    (`detail_side`): the pose's boxes are scaled to it.
+    (`detail_side`): the pose's boxes are scaled to it. A dark picture is brightened first
+    (images.brightened).
     The models default to the process-wide ones (benchmarks pass others: float, more threads).
     """
     if not pose.person:
         return Reading(person=False, people_count=0)
     garments = garments or garment_model()
+    rgb = brightened(rgb)
     boxes = scaled_boxes(pose, rgb)
     crops = {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := boxes.get(region)) is not None}
     readings: dict[str, GarmentReading] = {}
