@@ -50,11 +50,11 @@ def wide_framing(bgr: np.ndarray) -> np.ndarray:
     return canvas
 
 
+KNEES_UP = 0.72  # share of the photo's height kept
+
+
 def knees_up(bgr: np.ndarray) -> np.ndarray:
     return bgr[: round(bgr.shape[0] * KNEES_UP)]
-
-
-KNEES_UP = 0.72  # share of the photo's height kept
 
 
 def darker(factor: float) -> Callable[[np.ndarray], np.ndarray]:

@@ -362,7 +362,8 @@ def main():
         for b in range(batches):
             idx = order[b * BATCH:(b + 1) * BATCH]
             # the stem's parameters need no gradient, so autograd records nothing there
-            cut = cuttable[idx] & (torch.rand(len(idx), generator=gen) < args.cut)
+            # drawn only with --cut, so that --cut 0 keeps run 14's random stream (and its weights)
+            cut = cuttable[idx] & (torch.rand(len(idx), generator=gen) < args.cut) if args.cut else None
             images, parts = views(x_tr[idx], in_tr[idx], augment=True, gen=gen, parts=parts_tr[idx], cut=cut)
             parts_map, fmap = model.parts_and_final_maps(images)
             p = model.dropout(F.adaptive_avg_pool2d(fmap, 1).flatten(1))
