@@ -266,6 +266,11 @@ def average_weights(names: list[str]) -> dict[str, torch.Tensor]:
             for k, v in states[0].items()}
 
 
+def val_line(res) -> str:
+    """`evaluate`'s figures as one line: head accuracy/macro recall ..."""
+    return " ".join(f"{h} {a:.3f}/{r:.3f}" for h, (a, r) in res.items())
+
+
 def export(model, x_tr, in_tr, people, name, calibration=CALIBRATION):
     """Float reference (training/cache/NAME_float.tflite) and full int8 (NAME_int8.tflite),
     calibrated on `calibration` train crops of people (`people`: the rows of x_tr that may be drawn). The int8
@@ -336,8 +341,7 @@ def main():
         model.load_state_dict(average_weights(args.soup))
         fit_embedding(model.eval(), x_tr, in_tr)
         res = evaluate(model, x_va, in_va, ys_va)
-        print("soup of " + " + ".join(args.soup) + ": val "
-              + " ".join(f"{h} {a:.3f}/{r:.3f}" for h, (a, r) in res.items()), flush=True)
+        print("soup of " + " + ".join(args.soup) + ": val " + val_line(res), flush=True)
         torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
         export(model, x_tr, in_tr, people, args.name, args.calibration)
         print(f"done in {time.time() - t0:.0f} s", flush=True)
@@ -361,9 +365,9 @@ def main():
         total = 0.0
         for b in range(batches):
             idx = order[b * BATCH:(b + 1) * BATCH]
-            # the stem's parameters need no gradient, so autograd records nothing there
             # drawn only with --cut, so that --cut 0 keeps run 14's random stream (and its weights)
             cut = cuttable[idx] & (torch.rand(len(idx), generator=gen) < args.cut) if args.cut else None
+            # the stem's parameters need no gradient, so autograd records nothing there
             images, parts = views(x_tr[idx], in_tr[idx], augment=True, gen=gen, parts=parts_tr[idx], cut=cut)
             parts_map, fmap = model.parts_and_final_maps(images)
             p = model.dropout(F.adaptive_avg_pool2d(fmap, 1).flatten(1))
@@ -395,9 +399,8 @@ def main():
         score = res["upper"][1] + res["lower"][1] + res["whole"][1] + res["gender"][0]
         history.append({"epoch": epoch + 1, "loss": total / batches,
                         **{h: {"acc": a, "macro_recall": r} for h, (a, r) in res.items()}})
-        print(f"epoch {epoch + 1}: loss {history[-1]['loss']:.3f} val "
-              + " ".join(f"{h} {a:.3f}/{r:.3f}" for h, (a, r) in res.items())
-              + f" score {score:.3f} ({time.time() - t0:.0f} s)", flush=True)
+        print(f"epoch {epoch + 1}: loss {history[-1]['loss']:.3f} val {val_line(res)} score {score:.3f} "
+              f"({time.time() - t0:.0f} s)", flush=True)
         if score > best:
             best, best_state = score, {k: v.clone() for k, v in ema.module.state_dict().items()}
     model.load_state_dict(best_state)

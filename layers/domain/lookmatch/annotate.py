@@ -22,7 +22,7 @@ def annotate(rgb: np.ndarray, pose_reading: PoseReading, labels: dict[str, str] 
     """A copy of the photo with the main person's skeleton and boxes; `labels` (region -> text,
     e.g. {"upper": "outerwear 0.81"}) are written next to the region names. The copy is turned
     as the pose was read (pipeline.upright)."""
-    img = np.ascontiguousarray(upright(rgb, pose_reading.turns).copy())
+    img = upright(rgb, pose_reading.turns).copy()  # C-contiguous, as cv2 drawing needs
     labels = labels or {}
     h, w = img.shape[:2]
     thick = max(1, round(max(h, w) / 400))
