@@ -91,5 +91,24 @@ def test_predict_command_writes_one_contract_line_per_photo_and_goes_past_bad_fi
     assert "predict" in capsys.readouterr().err  # the progress bar goes to stderr
 
 
+def test_predict_command_goes_past_a_photo_that_meets_a_bug(tmp_path, sample_photos, monkeypatch, capsys):
+    import lookmatch.pipeline
+
+    real = lookmatch.pipeline.predict_file
+
+    def predict_file(path):
+        if path == sample_photos[0]:
+            raise AttributeError("'NoneType' object has no attribute 'x0'")
+        return real(path)
+
+    monkeypatch.setattr(lookmatch.pipeline, "predict_file", predict_file)
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", str(sample_photos[0]), str(sample_photos[1]), "--out", str(out)]) == 0
+    first, second = [json.loads(line) for line in out.read_text().splitlines()]
+    assert first["error"] == "unexpected error: AttributeError: 'NoneType' object has no attribute 'x0'"
+    assert first["person"] is False and second["person"] and "error" not in second
+    assert "Traceback" in capsys.readouterr().err
+
+
 def test_predict_refuses_an_empty_folder(tmp_path):
     assert main(["predict", str(tmp_path), "--out", str(tmp_path / "x.jsonl")]) == 2

@@ -95,6 +95,20 @@ def test_hips_out_of_frame_upper_reaches_the_edge():
     assert boxes["lower"] is None and boxes["feet"] is None
 
 
+def test_hips_just_above_the_top_edge_give_a_lower_box_to_the_bottom():
+    # BlazePose on a photo of the legs only (ccp 1011's bottom 55%) squeezed a torso into the top
+    # edge: shoulders at y 1 and -3, hips at -2 and -4 (in frame by the edge tolerance), knees
+    # unsure. The lower box used to come out empty and body_regions raised AttributeError.
+    lm = person()
+    lm[SHOULDERS, 1] = (1.0, -3.0)
+    lm[HIPS, 1] = (-2.0, -4.0)
+    lm[KNEES + FEET, 3] = 0.3
+    height = 282
+    boxes = body_regions(lm, W, height)
+    assert boxes["lower"] is not None and boxes["lower"].y0 == 0 and boxes["lower"].y1 == height
+    check_inside(boxes, height=height)
+
+
 def test_head_only():
     lm = cut_at(person(), 140)
     boxes = body_regions(lm, W, 140)

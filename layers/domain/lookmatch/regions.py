@@ -160,11 +160,12 @@ def body_regions(landmarks: np.ndarray, width: int, height: int) -> dict[str, Bo
             if not ok[ankles].any():
                 # Ankles out of frame: the garment runs on below the knees, to the picture's edge.
                 knee_y = xy[[k for k in knees if ok[k]], 1].max()
-                lo = out["lower"]
-                out["lower"] = Box.clipped(lo.x0, lo.y0, lo.x1, knee_y + 0.6 * s, width, height)
-        elif height - hip_bottom >= 0.5 * s:
-            lo = box_of(hips, 0.3, 0.15, 0.3, 0.0)
-            out["lower"] = Box.clipped(lo.x0, lo.y0, lo.x1, height, width, height)
+                if (lo := out["lower"]) is not None:
+                    out["lower"] = Box.clipped(lo.x0, lo.y0, lo.x1, knee_y + 0.6 * s, width, height)
+        elif height - hip_bottom >= 0.5 * s:  # knees out of frame: from the hips to the picture's edge
+            hip_x = xy[hips, 0]
+            out["lower"] = Box.clipped(hip_x.min() - 0.3 * s, xy[hips, 1].min() - 0.15 * s,
+                                       hip_x.max() + 0.3 * s, height, width, height)
 
     feet = box_of(FOOT_POINTS, 0.12, 0.12, 0.12, 0.1)
     out["feet"] = feet

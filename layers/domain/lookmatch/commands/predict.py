@@ -1,12 +1,14 @@
 """`lookmatch predict PATH... --out FILE.jsonl`: the contract of DESIGN.md, one line per photo.
 
 Runs the same pose and classify code as the Lambdas, with no AWS at all. A file that cannot be
-read gets a line with `"error"` and the run goes on.
+read gets a line with `"error"` and the run goes on; so does a file that meets a bug (its line
+says "unexpected error", and the traceback goes to stderr), so one photo never costs the others.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from tqdm import tqdm
@@ -33,6 +35,7 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..contract import Prediction
     from ..pipeline import predict_file  # imported here: loads the models
 
     files = expand(args.paths)
@@ -43,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     try:
         for path in tqdm(files, desc="predict", unit="photo", file=sys.stderr):
-            prediction = predict_file(path)
+            try:
+                prediction = predict_file(path)
+            except Exception as error:  # a bug, not a bad photo: record it and read the next one
+                tqdm.write(f"{path}: {traceback.format_exc()}", file=sys.stderr)
+                prediction = Prediction(image=str(path), error=f"unexpected error: {type(error).__name__}: {error}")
             failed += prediction.error is not None
             out.write(prediction.to_json_line() + "\n")
             out.flush()
