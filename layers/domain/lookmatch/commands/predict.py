@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         for path in tqdm(files, desc="predict", unit="photo", file=sys.stderr):
             try:
                 prediction = predict_file(path)
-            except Exception as error:  # a bug, not a bad photo: record it and read the next one
+            except Exception as error:  # noqa: BLE001 - a bug, not a bad photo: record it, read the next
                 tqdm.write(f"{path}: {traceback.format_exc()}", file=sys.stderr)
                 prediction = Prediction(image=str(path), error=f"unexpected error: {type(error).__name__}: {error}")
             failed += prediction.error is not None
