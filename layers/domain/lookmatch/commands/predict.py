@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..contract import Prediction
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
@@ -35,7 +37,6 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..contract import Prediction
     from ..pipeline import predict_file  # imported here: loads the models
 
     files = expand(args.paths)
