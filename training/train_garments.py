@@ -243,17 +243,16 @@ def head_loss(logits: torch.Tensor, terms, class_weight: torch.Tensor | None) ->
     class's weight). With one term of weights 1 it is exactly the mean with ignore_index=-1; with
     mixup the terms are the crop's labels at share lam and its partner's at 1 - lam.
     None when no crop is labelled."""
-    total = denominator = 0.0
+    losses, weights = [], []
     for y, weight in terms:
         keep = (y >= 0) & (weight > 0)
         if not keep.any():
             continue
         per_crop = F.cross_entropy(logits[keep], y[keep], weight=class_weight, label_smoothing=0.1,
-                                   reduction="none")
-        scale = weight[keep] * (1.0 if class_weight is None else class_weight[y[keep]])
-        total = total + (weight[keep] * per_crop).sum()
-        denominator = denominator + scale.sum()
-    return None if isinstance(denominator, float) else total / denominator
+                                   reduction="none")  # already times the class weight
+        losses.append((weight[keep] * per_crop).sum())
+        weights.append((weight[keep] * (1.0 if class_weight is None else class_weight[y[keep]])).sum())
+    return sum(losses) / sum(weights) if losses else None
 
 
 def class_weights(y, n):
