@@ -3,7 +3,9 @@
 Runs each .tflite given (lookmatch.garments.GarmentModel, the runtime code) on the val crops
 cached by training/cache_crops.py (the pipeline's own crops of val photos), and prints accuracy /
 macro recall per dataset and head, and for each model after the first, the crops whose predicted
-label differs from the first model's (flips: pass the float model first to see what int8 changes).
+label differs from the first model's (flips: pass the float model first to see what int8 changes), and per dataset
+the cosine between each model's embedding of a crop and the first model's (mean and 5th
+percentile over the crops: how far ranking by look moves).
 Test crops are not read.
 Run: .venv/bin/python training/compare_on_val.py MODEL.tflite [MODEL.tflite ...]
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from lookmatch.evaluation import score_head
 from lookmatch.garments import GarmentModel
@@ -25,9 +29,9 @@ def main(paths: list[str]) -> None:
     print("dataset  head      n  " + "  ".join(f"{name:>24}" for name in models))
     for ds in ("ccp", "peta", "clothing"):
         d = load_split(ds, "val")
-        labelled = {name: {head: (y, p, classes)
-                           for head, classes, _, y, p in labelled_crops(d, predict(model, d["x"], d["inner"])[0])}
-                    for name, model in models.items()}
+        preds = {name: predict(model, d["x"], d["inner"])[0] for name, model in models.items()}
+        labelled = {name: {head: (y, p, classes) for head, classes, _, y, p in labelled_crops(d, pr)}
+                    for name, pr in preds.items()}
         first = next(iter(labelled.values()))  # every model is scored on the same crops
         for head, (_, first_p, _) in first.items():
             cells = []
@@ -37,6 +41,11 @@ def main(paths: list[str]) -> None:
                 flips = "" if heads is first else f" ({sum(a != b for a, b in zip(p, first_p))} flips)"
                 cells.append(f"{score.accuracy:11.1%} / {score.macro_recall:6.1%}{flips}")
             print(f"{ds:8s} {head:6s} {len(first_p):4d}  " + "  ".join(f"{c:>24}" for c in cells), flush=True)
+        first_emb = next(iter(preds.values()))["embedding"]
+        cosines = [(pr["embedding"] * first_emb).sum(1) for pr in preds.values()]
+        print(f"{ds:8s} {'emb':6s} {len(first_emb):4d}  " + "  ".join(
+            f"{'cos ' + format(c.mean(), '.3f') + ' / p5 ' + format(np.percentile(c, 5), '.3f'):>24}"
+            for c in cosines), flush=True)
 
 
 if __name__ == "__main__":

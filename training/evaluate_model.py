@@ -42,8 +42,9 @@ def inner_crop(view: np.ndarray, inner: np.ndarray) -> np.ndarray:
 
 
 def predict(model: GarmentModel, x: np.ndarray, inner: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
-    """Argmax per head for every crop, and the median ms per crop (one thread, incl. resize)."""
-    preds = {h: [] for h in HEAD_CLASSES}
+    """Argmax per head and the unit embedding ("embedding", (N, 128)) for every crop, and the
+    median ms per crop (one thread, incl. resize)."""
+    preds = {h: [] for h in (*HEAD_CLASSES, "embedding")}
     times = []
     for view, box in zip(x, inner):
         crop = inner_crop(view, box)
@@ -52,6 +53,7 @@ def predict(model: GarmentModel, x: np.ndarray, inner: np.ndarray) -> tuple[dict
         times.append(time.perf_counter() - t)
         for h in HEAD_CLASSES:
             preds[h].append(int(out[h].argmax()))
+        preds["embedding"].append(out["embedding"])
     return {h: np.array(v) for h, v in preds.items()}, 1000 * float(np.median(times))
 
 
@@ -65,7 +67,7 @@ def labelled_crops(d: dict[str, np.ndarray], preds: dict[str, np.ndarray]):
 
 
 def main():
-    results, lines = {}, []
+    results, lines, embeddings = {}, [], {}
     data = {ds: load_split(ds) for ds in ("ccp", "peta", "clothing")}
     truth = {ds: {t.key: t for t in datasets.load(ds, "test")} for ds in ("ccp", "peta")}
     for kind, path in MODELS.items():
@@ -73,6 +75,7 @@ def main():
         res = results[kind] = {"size_kb": path.stat().st_size // 1024}
         for ds, d in data.items():
             preds, ms = predict(model, d["x"], d["inner"])
+            embeddings[kind, ds] = preds["embedding"]
             res.setdefault("ms_per_crop", []).append(ms)
             for head, classes, rows, y, p in labelled_crops(d, preds):
                 res[f"{ds}/{head}/crops"] = score_head(y, p, classes)
@@ -105,6 +108,10 @@ def main():
     lines += ["", f"Size: int8 {results['int8']['size_kb']} KB, float {results['float']['size_kb']} KB. "
               f"Median time per crop (1 thread, incl. resize): int8 {results['int8']['ms_per_crop']:.1f} ms, "
               f"float {results['float']['ms_per_crop']:.1f} ms.", ""]
+    # ranking by look compares embeddings: how far int8 moves them (1 = the float model's direction)
+    cosines = {ds: (embeddings["int8", ds] * embeddings["float", ds]).sum(1) for ds in data}
+    lines += ["Embedding, int8 against float, cosine per crop (mean / 5th percentile): " + ", ".join(
+        f"{ds} {c.mean():.3f} / {np.percentile(c, 5):.3f}" for ds, c in cosines.items()) + ".", ""]
     for head in HEAD_CLASSES:
         for ds in ("people", "clothing"):
             k = f"{ds}/{head}/crops"

@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import NHWCImageInput  # noqa: E402
-from export_tflite import export_tflite  # noqa: E402
+from export_tflite import OBSERVERS, export_tflite  # noqa: E402
 from efficientnet_lite import INPUT_MEAN, INPUT_STD, efficientnet_lite0_imagenet  # noqa: E402
 from mobilenet_v2 import mobilenet_v2_imagenet  # noqa: E402
 
@@ -308,7 +308,7 @@ def val_line(res) -> str:
     return " ".join(f"{h} {a:.3f}/{r:.3f}" for h, (a, r) in res.items())
 
 
-def export(model, x_tr, in_tr, people, name, calibration=CALIBRATION):
+def export(model, x_tr, in_tr, people, name, calibration=CALIBRATION, observer="histogram"):
     """Float reference (training/cache/NAME_float.tflite) and full int8 (NAME_int8.tflite),
     calibrated on `calibration` train crops of people (`people`: the rows of x_tr that may be drawn). The int8
     file goes to layers/models/ (where the build packs every *_int8.tflite) only for the shipped
@@ -319,7 +319,7 @@ def export(model, x_tr, in_tr, people, name, calibration=CALIBRATION):
     export_tflite(model, example, CACHE / f"{name}_float.tflite")
     print("float export done", flush=True)
     export_tflite(model, example, (MODELS if name == SHIPPED_NAME else CACHE) / f"{name}_int8.tflite",
-                  calibration_batches=[calib[i:i + 50] for i in range(0, len(calib), 50)])
+                  calibration_batches=[calib[i:i + 50] for i in range(0, len(calib), 50)], observer=observer)
 
 
 def main():
@@ -345,6 +345,8 @@ def main():
                         help="blend each crop with another of its region, share ~ Beta(A, A) (>= 0.5); 0: none")
     parser.add_argument("--calibration", type=int, default=CALIBRATION,
                         help="train crops of people the int8 export is calibrated on")
+    parser.add_argument("--observer", choices=OBSERVERS, default="histogram",
+                        help="how the int8 export reads each activation's range from the calibration crops")
     parser.add_argument("--soup", nargs="+", metavar="RUN",
                         help="no training: average the weights of training/cache/RUN.pt (runs of one "
                              "recipe, other seeds), refit the embedding, score val, save and export as NAME")
@@ -379,7 +381,7 @@ def main():
     model = GarmentNet(args.backbone, args.parts_at)
     if args.export_only:
         model.load_state_dict(torch.load(CACHE / f"{args.name}.pt"))
-        export(model.eval(), x_tr, in_tr, people, args.name, args.calibration)
+        export(model.eval(), x_tr, in_tr, people, args.name, args.calibration, args.observer)
         print(f"done in {time.time() - t0:.0f} s", flush=True)
         return
     if args.soup:
@@ -388,7 +390,7 @@ def main():
         res = evaluate(model, x_va, in_va, ys_va)
         print("soup of " + " + ".join(args.soup) + ": val " + val_line(res), flush=True)
         torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
-        export(model, x_tr, in_tr, people, args.name, args.calibration)
+        export(model, x_tr, in_tr, people, args.name, args.calibration, args.observer)
         print(f"done in {time.time() - t0:.0f} s", flush=True)
         return
     model = model.to(memory_format=torch.channels_last)
@@ -462,7 +464,7 @@ def main():
     fit_embedding(model.eval(), x_tr, in_tr)
     model = model.to(memory_format=torch.contiguous_format)
     torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
-    export(model, x_tr, in_tr, people, args.name, args.calibration)
+    export(model, x_tr, in_tr, people, args.name, args.calibration, args.observer)
     elapsed = time.time() - t0
     log = {"backbone": args.backbone, "history": history, "seconds": elapsed,
            "train_crops": int(train.sum()), "val_crops": int(val.sum())}
