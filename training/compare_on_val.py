@@ -5,7 +5,10 @@ cached by training/cache_crops.py (the pipeline's own crops of val photos), and 
 macro recall per dataset and head, and for each model after the first, the crops whose predicted
 label differs from the first model's (flips: pass the float model first to see what int8 changes), and per dataset
 the cosine between each model's embedding of a crop and the first model's (mean and 5th
-percentile over the crops: how far ranking by look moves).
+percentile over the crops: how far ranking by look moves). On PETA, where several photos show one
+person, also ranking by look against labels: for each crop of a region whose person has another
+val crop of that region, are the other crops ranked by cosine led by one of the same person's
+(recall@1)?
 Test crops are not read.
 Run: .venv/bin/python training/compare_on_val.py MODEL.tflite [MODEL.tflite ...]
 """
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lookmatch import datasets
 from lookmatch.evaluation import score_head
 from lookmatch.garments import GarmentModel
 
@@ -46,6 +50,27 @@ def main(paths: list[str]) -> None:
         print(f"{ds:8s} {'emb':6s} {len(first_emb):4d}  " + "  ".join(
             f"{'cos ' + format(c.mean(), '.3f') + ' / p5 ' + format(np.percentile(c, 5), '.3f'):>24}"
             for c in cosines), flush=True)
+        if ds == "peta":
+            person = {t.key: t.group for t in datasets.load("peta", "val")}
+            people = np.array([person[k] for k in d["key"]])
+            for region in ("upper", "lower", "whole"):
+                recalls = [same_person_recall(pr["embedding"], people, d["region"] == region)
+                           for pr in preds.values()]
+                n = recalls[0][1]
+                print(f"{ds:8s} {'r@1 ' + region[:2]:6s} {n:4d}  " + "  ".join(
+                    f"{'same person first ' + format(r, '.1%'):>24}" for r, _ in recalls), flush=True)
+
+
+def same_person_recall(embedding: np.ndarray, people: np.ndarray, rows: np.ndarray) -> tuple[float, int]:
+    """Recall@1 of ranking by look on `rows`: the share of crops (of a person with another crop
+    among rows) whose most similar other crop shows the same person; and how many such crops."""
+    at = np.flatnonzero(rows)
+    emb, who = embedding[at], people[at]
+    similarity = emb @ emb.T
+    np.fill_diagonal(similarity, -np.inf)
+    queries = np.array([(who == w).sum() > 1 for w in who])
+    hits = who[similarity.argmax(1)] == who
+    return float(hits[queries].mean()), int(queries.sum())
 
 
 if __name__ == "__main__":
