@@ -8,6 +8,8 @@ the cosine between each model's embedding of a crop and the first model's (mean 
 percentile over the crops: how far ranking by look moves). On PETA, where several photos show one
 person, also ranking by look against labels: for each crop of a region whose person has another
 val crop of that region, are the other crops ranked by cosine led by one of the same person's
+(recall@1)? And on every dataset, per region, ranking with the same garment in a second picture:
+each crop's mirror image as the query among the region's crops, is the crop itself first
 (recall@1)?
 Test crops are not read.
 Run: .venv/bin/python training/compare_on_val.py MODEL.tflite [MODEL.tflite ...]
@@ -50,6 +52,14 @@ def main(paths: list[str]) -> None:
         print(f"{ds:8s} {'emb':6s} {len(first_emb):4d}  " + "  ".join(
             f"{'cos ' + format(c.mean(), '.3f') + ' / p5 ' + format(np.percentile(c, 5), '.3f'):>24}"
             for c in cosines), flush=True)
+        mirrored = [predict(model, d["x"][:, :, ::-1], d["inner"][:, [2, 1, 0, 3]] * [-1, 1, -1, 1] + [1, 0, 1, 0])[0]["embedding"]
+                    for model in models.values()]
+        for region in ("upper", "lower", "whole"):
+            rows = np.flatnonzero(d["region"] == region)
+            if len(rows) > 1:
+                print(f"{ds:8s} {'mir ' + region[:2]:6s} {len(rows):4d}  " + "  ".join(
+                    f"{'mirror finds itself ' + format(mirror_recall(pr['embedding'][rows], m[rows]), '.1%'):>24}"
+                    for pr, m in zip(preds.values(), mirrored)), flush=True)
         if ds == "peta":
             person = {t.key: t.group for t in datasets.load("peta", "val")}
             people = np.array([person[k] for k in d["key"]])
@@ -59,6 +69,12 @@ def main(paths: list[str]) -> None:
                 n = recalls[0][1]
                 print(f"{ds:8s} {'r@1 ' + region[:2]:6s} {n:4d}  " + "  ".join(
                     f"{'same person first ' + format(r, '.1%'):>24}" for r, _ in recalls), flush=True)
+
+
+def mirror_recall(embedding: np.ndarray, mirrored: np.ndarray) -> float:
+    """Recall@1 of ranking by look with the same garment in a second picture: the share of crops
+    whose mirror image (row i of `mirrored`) is most similar to the crop itself among all rows."""
+    return float(np.mean((mirrored @ embedding.T).argmax(1) == np.arange(len(embedding))))
 
 
 def same_person_recall(embedding: np.ndarray, people: np.ndarray, rows: np.ndarray) -> tuple[float, int]:
