@@ -1,16 +1,16 @@
 """Garment model files side by side on the VAL split: how a model or an export is chosen.
 
 Runs each .tflite given (lookmatch.garments.GarmentModel, the runtime code) on the val crops
-cached by training/cache_crops.py (the pipeline's own crops of val photos), and prints accuracy /
-macro recall per dataset and head, and for each model after the first, the crops whose predicted
-label differs from the first model's (flips: pass the float model first to see what int8 changes), and per dataset
-the cosine between each model's embedding of a crop and the first model's (mean and 5th
-percentile over the crops: how far ranking by look moves). On PETA, where several photos show one
-person, also ranking by look against labels: for each crop of a region whose person has another
-val crop of that region, are the other crops ranked by cosine led by one of the same person's
-(recall@1)? And on every dataset, per region, ranking with the same garment in a second picture:
-each crop's mirror image as the query among the region's crops, is the crop itself first
-(recall@1)?
+cached by training/cache_crops.py (the pipeline's own crops of val photos), and prints per
+dataset:
+- accuracy / macro recall per head, and for each model after the first the crops whose predicted
+  label differs from the first model's (flips: pass the float model first to see what int8
+  changes);
+- how far each model's embedding of a crop turns from the first model's (cosine: mean and 5th
+  percentile over the crops);
+- two rankings by look against labels (recall@1, per region): each crop's mirror image as the
+  query among the region's crops, is the crop itself first? And on PETA, where several photos
+  show one person: is the most similar other crop one of the same person's?
 Test crops are not read.
 Run: .venv/bin/python training/compare_on_val.py MODEL.tflite [MODEL.tflite ...]
 """
@@ -52,8 +52,7 @@ def main(paths: list[str]) -> None:
         print(f"{ds:8s} {'emb':6s} {len(first_emb):4d}  " + "  ".join(
             f"{'cos ' + format(c.mean(), '.3f') + ' / p5 ' + format(np.percentile(c, 5), '.3f'):>24}"
             for c in cosines), flush=True)
-        mirrored = [predict(model, d["x"][:, :, ::-1], d["inner"][:, [2, 1, 0, 3]] * [-1, 1, -1, 1] + [1, 0, 1, 0])[0]["embedding"]
-                    for model in models.values()]
+        mirrored = [mirrored_embeddings(model, d) for model in models.values()]
         for region in ("upper", "lower", "whole"):
             rows = np.flatnonzero(d["region"] == region)
             if len(rows) > 1:
@@ -69,6 +68,13 @@ def main(paths: list[str]) -> None:
                 n = recalls[0][1]
                 print(f"{ds:8s} {'r@1 ' + region[:2]:6s} {n:4d}  " + "  ".join(
                     f"{'same person first ' + format(r, '.1%'):>24}" for r, _ in recalls), flush=True)
+
+
+def mirrored_embeddings(model: GarmentModel, d: dict[str, np.ndarray]) -> np.ndarray:
+    """The embedding of every crop's mirror image: views flipped left-right, their inner boxes
+    (x0, y0, x1, y1 as fractions) mirrored to (1 - x1, y0, 1 - x0, y1)."""
+    x0, y0, x1, y1 = d["inner"].T
+    return predict(model, d["x"][:, :, ::-1], np.stack([1 - x1, y0, 1 - x0, y1], axis=1))[0]["embedding"]
 
 
 def mirror_recall(embedding: np.ndarray, mirrored: np.ndarray) -> float:
