@@ -86,9 +86,10 @@ CUT = 0.0
 # the val crops 75-87%: the heads learn the 1,287 ccp photos by heart.
 MIXUP = 0.0
 # Directions of the pooled feature left out of the embedding: those a mirror image moves most
-# (on run 14's train crops the first 16 hold 73% of that movement). The plain PCA found a whole-
-# body crop's own mirror image first for only 69.5% of ccp val crops; without them 100%, and
-# PETA's same-person ranking rose from 65.3 to 70.4% (int8; model card, "The embedding").
+# (on run 14's train crops the first 16 hold 73% of that movement). With the plain PCA, float
+# found a ccp whole-body crop's own mirror image first for only 69.5% of val crops; without those
+# directions 100%, and PETA's same-person ranking (int8) rose from 65.3 to 70.4% (model card, "An
+# embedding that ignores a mirror").
 MIRROR_DIRECTIONS = 16
 PART_COUNT, NO_MASK = 13, 255  # = len(cache_crops.PART_NAMES) (checked on load), cache_crops.NO_MASK
 PARTS_SIDE = 24  # mask pixels sampled per side of a crop: 4 per cell of the last map (6 x 6),
