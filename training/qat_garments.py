@@ -45,8 +45,8 @@ from torchao.quantization.pt2e import quantize_pt2e
 
 sys.path.insert(0, str(Path(__file__).parent))
 from export_tflite import Int8Quantizer  # noqa: E402
-from train_garments import (CACHE, CALIBRATION, SEED, SHIPPED_NAME, GarmentNet, load_cache,  # noqa: E402
-                            views)
+from train_garments import (CACHE, CALIBRATION, SEED, SHIPPED_NAME, GarmentNet,  # noqa: E402
+                            calibration_crops, load_cache, views)
 
 STEPS, BATCH, LR = 400, 32, 2e-5
 TEMPERATURE = 1.0  # of the softmax the KL compares; 1 = the probabilities the runtime reads
@@ -113,15 +113,13 @@ def main():
     data = load_cache()
     train = data["split"] == "train"
     x_tr, in_tr = torch.from_numpy(data["x"][train]), torch.from_numpy(data["inner"][train])
-    people = np.flatnonzero((data["dataset"][train] != "clothing") & (data["source"][train] == "pose"))
-    print(f"train crops of people: {len(people)}", flush=True)
+    people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
+    print(f"train crops of people: {people.sum()}", flush=True)
 
     teacher = GarmentNet("mobilenet_v2")
     teacher.load_state_dict(torch.load(CACHE / f"{args.name}.pt"))
     teacher = fold_batch_norms(teacher.eval())
-    # the same calibration crops as train_garments.export
-    calib_idx = np.sort(np.random.default_rng(SEED).choice(people, args.calibration, replace=False))
-    calib = views(x_tr[calib_idx], in_tr[calib_idx], augment=False).contiguous()
+    calib = calibration_crops(x_tr, in_tr, people, args.calibration)  # those of train_garments.export
     example = calib[:BATCH]
     batch = torch.export.Dim("batch", min=1, max=256)
     graph = torch.export.export(copy.deepcopy(teacher), (example,), dynamic_shapes=({0: batch},)).module()
@@ -142,9 +140,10 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(args.steps, 1))
     move_exported_model_to_train(student)
+    people_rows = np.flatnonzero(people)
     total, agree = 0.0, 0.0
     for step in range(args.steps):
-        idx = torch.from_numpy(people[torch.randint(len(people), (BATCH,), generator=gen).numpy()])
+        idx = torch.from_numpy(people_rows[torch.randint(len(people_rows), (BATCH,), generator=gen).numpy()])
         images = views(x_tr[idx], in_tr[idx], augment=True, gen=gen)
         with torch.no_grad():
             target = teacher(images)

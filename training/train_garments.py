@@ -323,13 +323,19 @@ def val_line(res) -> str:
     return " ".join(f"{h} {a:.3f}/{r:.3f}" for h, (a, r) in res.items())
 
 
+def calibration_crops(x_tr, in_tr, people, count=CALIBRATION) -> torch.Tensor:
+    """The int8 calibration images: `count` train crops of people (`people`: a mask of the rows of
+    x_tr that may be drawn), drawn with SEED, as the pipeline crops them."""
+    idx = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(people), count, replace=False))
+    return views(x_tr[idx], in_tr[idx], augment=False).contiguous()
+
+
 def export(model, x_tr, in_tr, people, name, calibration=CALIBRATION, observer="histogram"):
     """Float reference (training/cache/NAME_float.tflite) and full int8 (NAME_int8.tflite),
     calibrated on `calibration` train crops of people (`people`: the rows of x_tr that may be drawn). The int8
     file goes to layers/models/ (where the build packs every *_int8.tflite) only for the shipped
     name; an experiment's stays in training/cache/."""
-    calib_idx = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(people), calibration, replace=False))
-    calib = views(x_tr[calib_idx], in_tr[calib_idx], augment=False).contiguous()
+    calib = calibration_crops(x_tr, in_tr, people, calibration)
     example = calib[:1]
     export_tflite(model, example, CACHE / f"{name}_float.tflite")
     print("float export done", flush=True)
