@@ -9,7 +9,7 @@ import pytest
 from lookmatch.contract import Labelled
 from lookmatch.contract import Colour
 from lookmatch.inventory import InventoryItem
-from lookmatch.recommend import colour_closeness, cosine, recommend, stale_items
+from lookmatch.recommend import colour_closeness, cosine, match_score, recommend, stale_items
 
 GREY = {"name": "grey", "hex": "#808080"}
 MODEL = "garments-a"  # the garment model fingerprint of the readings and items below
@@ -183,3 +183,10 @@ def test_real_embeddings_put_the_same_category_nearest():
     # Chance (category frequencies of the catalog) is about 0.1.
     chance = sum((n / len(rows)) ** 2 for n in Counter(r.category for r in rows).values())
     assert np.mean(same) > max(0.4, 3 * chance), (np.mean(same), chance)  # measured 0.55
+
+
+def test_match_score_adds_weighted_colour_to_look_and_skips_what_is_unread():
+    assert match_score(0.5, 1.0, colour_weight=0.2) == pytest.approx(0.7)
+    assert match_score(None, 0.5, colour_weight=0.2) == pytest.approx(0.1)  # look unreadable
+    assert match_score(0.5, None) == pytest.approx(0.5)  # no colour
+    assert match_score(0.5, 1.0, colour_weight=0.0) == pytest.approx(0.5)

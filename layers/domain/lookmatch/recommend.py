@@ -81,13 +81,19 @@ def stale_items(reading: Any, items_by_category: Mapping[str, Iterable[Inventory
 
 
 def _score(garment: Any, item: InventoryItem, look: bool) -> float:
-    score = 0.0
-    if look and getattr(garment, "embedding", None) is not None:
-        score += cosine(garment.embedding, item.embedding)
+    look_similarity = (cosine(garment.embedding, item.embedding)
+                       if look and getattr(garment, "embedding", None) is not None else None)
     colour = getattr(garment, "colour", None)
-    if colour is not None:
-        score += COLOUR_WEIGHT * colour_closeness(_hex(colour), item.colour.hex)
-    return score
+    closeness = colour_closeness(_hex(colour), item.colour.hex) if colour is not None else None
+    return match_score(look_similarity, closeness)
+
+
+def match_score(look_similarity: float | None, closeness: float | None,
+                colour_weight: float = COLOUR_WEIGHT) -> float:
+    """An item's rank score: the look's cosine similarity plus `colour_weight` times the colour
+    closeness; a part that cannot be read (None) adds nothing. (scripts/eval_ranking.py sweeps the
+    weight against labels.)"""
+    return (look_similarity or 0.0) + (colour_weight * closeness if closeness is not None else 0.0)
 
 
 def _as_result(item: InventoryItem, score: float) -> dict:
