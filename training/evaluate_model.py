@@ -7,10 +7,13 @@ People photos (ccp + peta) give the headline figures; clothing product photos ar
 Two views per head: on the crops the pipeline produced, and on all labelled test photos (a photo
 whose region the pipeline did not find counts as wrong).
 Writes training/cache/metrics.json and training/cache/metrics.md (pasted into the model card).
-Run: .venv/bin/python training/evaluate_model.py
+Run: .venv/bin/python training/evaluate_model.py [--name NAME]
+(--name: an experiment's pair, training/cache/NAME_int8.tflite and NAME_float.tflite, written to
+training/cache/NAME_metrics.{md,json})
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -67,10 +70,15 @@ def labelled_crops(d: dict[str, np.ndarray], preds: dict[str, np.ndarray]):
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--name", help="an experiment's files: training/cache/NAME_{int8,float}.tflite")
+    args = parser.parse_args()
+    models = MODELS if args.name is None else {kind: CACHE / f"{args.name}_{kind}.tflite" for kind in MODELS}
+    out = CACHE / ("metrics" if args.name is None else f"{args.name}_metrics")
     results, lines, embeddings = {}, [], {}
     data = {ds: load_split(ds) for ds in ("ccp", "peta", "clothing")}
     truth = {ds: {t.key: t for t in datasets.load(ds, "test")} for ds in ("ccp", "peta")}
-    for kind, path in MODELS.items():
+    for kind, path in models.items():
         model = GarmentModel(str(path))
         res = results[kind] = {"size_kb": path.stat().st_size // 1024}
         for ds, d in data.items():
@@ -119,8 +127,8 @@ def main():
                 lines += [f"Confusion, int8, {k} (rows truth, columns prediction):", "```",
                           format_confusion(results["int8"][k]), "```", ""]
     text = "\n".join(lines)
-    (CACHE / "metrics.md").write_text(text)
-    (CACHE / "metrics.json").write_text(json.dumps(
+    out.with_suffix(".md").write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(
         {kind: {k: ({"n": v.n, "accuracy": v.accuracy, "macro_recall": v.macro_recall, "recall": v.recall,
                      "confusion": v.confusion.tolist()} if hasattr(v, "confusion") else v)
                 for k, v in r.items()} for kind, r in results.items()}, indent=1))
