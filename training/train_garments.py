@@ -12,7 +12,8 @@ pipeline's boxes with some context around them). Steps:
    lower (macro recall targets); whole and gender unweighted; PETA's whole labels count a fifth
    (WHOLE_WEIGHT). Label smoothing 0.1. Val is scored on an exponential moving average of the
    weights (EMA_DECAY); the epoch with the best val score is kept (val = pipeline crops of val
-   photos, exactly as at inference).
+   photos, exactly as at inference). With --with-val the val crops are trained on as well (a
+   recipe fixed on val, refitted on all but test): no val score, the last epoch is kept.
    Auxiliary task (not exported): on ccp crops whose photo has a hand-drawn mask, a 1x1
    convolution on the last feature map (6 x 6 cells) names the garment part each cell holds
    (cache_crops.PART_NAMES: the contract's labels, skin, other), against the share of each part
@@ -370,6 +371,10 @@ def main():
                         help="with --export-only: fit the embedding again (fit_embedding) and save NAME.pt first")
     parser.add_argument("--observer", choices=OBSERVERS, default="histogram",
                         help="how the int8 export reads each activation's range from the calibration crops")
+    parser.add_argument("--with-val", action="store_true",
+                        help="train on the val crops too (a fixed recipe refitted on all data but test): "
+                             "no val score, the last epoch is kept; with --export-only, for a run trained so "
+                             "(the calibration and embedding crops are drawn from the same rows)")
     parser.add_argument("--soup", nargs="+", metavar="RUN",
                         help="no training: average the weights of training/cache/RUN.pt (runs of one "
                              "recipe, other seeds), refit the embedding, score val, save and export as NAME")
@@ -379,9 +384,10 @@ def main():
     torch.set_num_threads(2)
     t0 = time.time()
     data = load_cache()
-    train = data["split"] == "train"
+    train = np.isin(data["split"], ("train", "val") if args.with_val else ("train",))
     val = (data["split"] == "val") & (data["source"] != "fallback")  # val like test: pipeline crops only
-    print(f"crops: train {train.sum()}, val {val.sum()}", flush=True)
+    print(f"crops: train {train.sum()}" + (" (val included)" if args.with_val else f", val {val.sum()}"),
+          flush=True)
     x_tr, in_tr = torch.from_numpy(data["x"][train]), torch.from_numpy(data["inner"][train])
     x_va, in_va = torch.from_numpy(data["x"][val]), torch.from_numpy(data["inner"][val])
     parts_tr = torch.from_numpy(data["parts"][train])
@@ -478,11 +484,15 @@ def main():
             if (b + 1) % 100 == 0:
                 print(f"  epoch {epoch + 1} batch {b + 1}/{batches} loss {total / (b + 1):.3f} "
                       f"({time.time() - t0:.0f} s)", flush=True)
+        history.append({"epoch": epoch + 1, "loss": total / batches})
+        if args.with_val:  # val is trained on: no score, the last epoch is kept
+            print(f"epoch {epoch + 1}: loss {history[-1]['loss']:.3f} ({time.time() - t0:.0f} s)", flush=True)
+            best_state = {k: v.clone() for k, v in ema.module.state_dict().items()}
+            continue
         res = evaluate(ema.module, x_va, in_va, ys_va)
         # = lookmatch.evaluation.Report.selection_score on crops (that package is not in this venv)
         score = res["upper"][1] + res["lower"][1] + res["whole"][1] + res["gender"][0]
-        history.append({"epoch": epoch + 1, "loss": total / batches,
-                        **{h: {"acc": a, "macro_recall": r} for h, (a, r) in res.items()}})
+        history[-1].update({h: {"acc": a, "macro_recall": r} for h, (a, r) in res.items()})
         print(f"epoch {epoch + 1}: loss {history[-1]['loss']:.3f} val {val_line(res)} score {score:.3f} "
               f"({time.time() - t0:.0f} s)", flush=True)
         if score > best:
@@ -493,8 +503,8 @@ def main():
     torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
     export(model, x_tr, in_tr, people, args.name, args.calibration, args.observer)
     elapsed = time.time() - t0
-    log = {"backbone": args.backbone, "history": history, "seconds": elapsed,
-           "train_crops": int(train.sum()), "val_crops": int(val.sum())}
+    log = {"backbone": args.backbone, "history": history, "seconds": elapsed, "with_val": args.with_val,
+           "train_crops": int(train.sum()), "val_crops": 0 if args.with_val else int(val.sum())}
     (CACHE / f"{args.name}_train_log.json").write_text(json.dumps(log, indent=1))
     print(f"done in {elapsed:.0f} s", flush=True)
 
