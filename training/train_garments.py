@@ -375,6 +375,9 @@ def main():
                         help="train on the val crops too (a fixed recipe refitted on all data but test): "
                              "no val score, the last epoch is kept; with --export-only, for a run trained so "
                              "(the calibration and embedding crops are drawn from the same rows)")
+    parser.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
+                        help="train on a random share F of the train photos (all crops of a photo together; "
+                             "drawn with SEED): a learning curve")
     parser.add_argument("--soup", nargs="+", metavar="RUN",
                         help="no training: average the weights of training/cache/RUN.pt (runs of one "
                              "recipe, other seeds), refit the embedding, score val, save and export as NAME")
@@ -385,6 +388,12 @@ def main():
     t0 = time.time()
     data = load_cache()
     train = np.isin(data["split"], ("train", "val") if args.with_val else ("train",))
+    if args.train_fraction < 1.0:
+        photo = np.char.add(np.char.add(data["dataset"].astype(str), "/"), data["key"].astype(str))
+        photos = np.unique(photo[train])
+        kept = photos[np.random.default_rng(SEED).random(len(photos)) < args.train_fraction]
+        train &= np.isin(photo, kept)
+        print(f"train photos kept: {len(kept)} of {len(photos)}", flush=True)
     val = (data["split"] == "val") & (data["source"] != "fallback")  # val like test: pipeline crops only
     print(f"crops: train {train.sum()}" + (" (val included)" if args.with_val else f", val {val.sum()}"),
           flush=True)
