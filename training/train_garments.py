@@ -382,6 +382,8 @@ def main():
                         help="no training: average the weights of training/cache/RUN.pt (runs of one "
                              "recipe, other seeds), refit the embedding, score val, save and export as NAME")
     args = parser.parse_args()
+    if not 0 < args.train_fraction <= 1:
+        parser.error(f"--train-fraction must be in (0, 1], got {args.train_fraction}")
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     torch.set_num_threads(2)
