@@ -4,8 +4,8 @@
 
 PETA shows one person, in the same clothes, in several photos: finding another photo of the same
 person first is the street-to-shop aim (the item you wear, first), the nearest labelled stand-in
-for it here. Each PETA photo of the split goes through the product's path (`read_pose`,
-`picture_to_classify`, `classify`: crops, garment model, embedding, colour from the body strips).
+for it here. Each PETA photo of the split goes through the product's path (`pipeline.read_file`:
+crops, garment model, embedding, colour from the body strips).
 Per region (upper, lower, whole), a photo whose person has another photo with that region found
 is a query; the gallery is the split's other photos with that region found and the same
 predicted label (the recommender ranks only items of the predicted category). Each is scored
@@ -24,26 +24,24 @@ from tqdm import tqdm
 
 from lookmatch import datasets
 from lookmatch.evaluation import mcnemar_p
-from lookmatch.garments import GarmentModel, garment_model
-from lookmatch.images import BadImage, load_image
-from lookmatch.pipeline import classify, picture_to_classify, read_pose
+from lookmatch.garments import GarmentModel
+from lookmatch.images import BadImage
+from lookmatch.pipeline import read_file
 from lookmatch.recommend import COLOUR_WEIGHT, colour_closeness, cosine, match_score
 
 WEIGHTS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.30, 0.50, 1.0)
 REGIONS = ("upper", "lower", "whole")
 
 
-def read_photos(split: str, model: GarmentModel) -> list[tuple[str, dict]]:
-    """(person, {region: (label, embedding, colour hex)}) for each PETA photo of the split."""
+def read_photos(split: str, model: GarmentModel | None) -> list[tuple[str, dict]]:
+    """(person, {region: (label, embedding, colour hex)}) for each PETA photo of the split
+    (model None: the shipped garment model)."""
     photos = []
     for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}", unit="photo"):
         try:
-            rgb = load_image(truth.path)
-            pose = read_pose(rgb)
-            picture = picture_to_classify(rgb, pose, lambda side: load_image(truth.path, max_side=side))
+            reading = read_file(truth.path, model)
         except (BadImage, OSError):
             continue
-        reading = classify(picture, pose, garments=model)
         photos.append((truth.group, {region: (g.label, g.embedding, g.colour.hex) for region in REGIONS
                                      if (g := getattr(reading, region)) is not None}))
     return photos
@@ -72,7 +70,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("val", "test"), default="val")
     parser.add_argument("--model", help="a garment model file (default: the shipped one)")
     args = parser.parse_args()
-    photos = read_photos(args.split, GarmentModel(str(Path(args.model).resolve())) if args.model else garment_model())
+    photos = read_photos(args.split, GarmentModel(str(Path(args.model).resolve())) if args.model else None)
     results = {w: {region: hits(photos, region, w) for region in REGIONS} for w in WEIGHTS}
     print(f"PETA {args.split}: {len(photos)} photos read. Recall@1, another photo of the same person first"
           f" (queries per region: " + ", ".join(f"{r} {len(results[0.0][r])}" for r in REGIONS) + ")")

@@ -205,13 +205,20 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
                    **readings)
 
 
+def read_file(path: str | Path, garments: GarmentModel | None = None) -> Reading:
+    """One photo file through pose and classify. Raises BadImage or OSError for a file that
+    cannot be read as a photo."""
+    rgb = load_image(path)
+    pose = read_pose(rgb)
+    picture = picture_to_classify(rgb, pose, lambda side: load_image(path, max_side=side))
+    return classify(picture, pose, garments)
+
+
 def predict_file(path: str | Path) -> Prediction:
     """`lookmatch predict` for one file: the contract line, or a line that says why it failed."""
     name = str(path)
     try:
-        rgb = load_image(path)
-        pose = read_pose(rgb)
-        picture = picture_to_classify(rgb, pose, lambda side: load_image(path, max_side=side))
+        reading = read_file(path)
     except (BadImage, OSError) as error:
         return Prediction(image=name, error=str(error))
-    return classify(picture, pose).prediction(name)
+    return reading.prediction(name)
