@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lookmatch import datasets
-from lookmatch.evaluation import mcnemar_p
+from lookmatch.evaluation import mcnemar_p, same_person_first
 from lookmatch.garments import GarmentModel
 from lookmatch.images import BadImage
 from lookmatch.pipeline import read_file
@@ -50,19 +50,13 @@ def read_photos(split: str, model: GarmentModel | None) -> list[tuple[str, dict]
 def hits(photos: list[tuple[str, dict]], region: str, weight: float) -> list[bool]:
     """For each query of the region: is the top-scored gallery crop the same person's?"""
     rows = [(person, found[region]) for person, found in photos if region in found]
-    people = [person for person, _ in rows]
-    out = []
-    for i, (person, (label, embedding, colour)) in enumerate(rows):
-        if people.count(person) < 2:
-            continue  # nobody to find
-        gallery = [j for j, (_, (other_label, _, _)) in enumerate(rows) if j != i and other_label == label]
-        if not gallery:
-            out.append(False)
-            continue
-        scores = [match_score(cosine(embedding, rows[j][1][1]), colour_closeness(colour, rows[j][1][2]), weight)
-                  for j in gallery]
-        out.append(people[gallery[int(np.argmax(scores))]] == person)
-    return out
+    similarity = np.full((len(rows), len(rows)), -np.inf)  # photos of another label are not ranked
+    for i, (_, (label, embedding, colour)) in enumerate(rows):
+        for j, (_, (other_label, other_embedding, other_colour)) in enumerate(rows):
+            if j != i and other_label == label:
+                similarity[i, j] = match_score(cosine(embedding, other_embedding),
+                                               colour_closeness(colour, other_colour), weight)
+    return same_person_first(similarity, [person for person, _ in rows]).tolist()
 
 
 def main() -> None:

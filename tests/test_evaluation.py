@@ -130,3 +130,15 @@ def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
     preds.write_text(line("elsewhere/x.jpg") + "\n")
     assert main(["evaluate", str(preds)]) == 1
     assert main(["evaluate", str(tmp_path / "missing.jsonl")]) == 1
+
+
+def test_same_person_first_query_by_query():
+    inf = float("inf")
+    similarity = [[0.0, 0.9, 0.5, 0.1],
+                  [0.9, 0.0, 0.95, 0.1],
+                  [0.5, 0.95, 0.0, 0.1],
+                  [-inf, -inf, -inf, 0.0]]  # the last row has nothing to rank
+    # rows 0, 1 and 3 are A's (queries); row 2 is B's only photo (no query)
+    hits = evaluation.same_person_first(similarity, ["A", "A", "B", "A"])
+    assert hits.tolist() == [True, False, False]
+    assert evaluation.same_person_first([], []).tolist() == []

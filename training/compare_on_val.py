@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lookmatch import datasets
-from lookmatch.evaluation import score_head
+from lookmatch.evaluation import same_person_first, score_head
 from lookmatch.garments import GarmentModel
 
 from evaluate_model import labelled_crops, load_split, predict
@@ -87,12 +87,8 @@ def same_person_recall(embedding: np.ndarray, people: np.ndarray, rows: np.ndarr
     """Recall@1 of ranking by look on `rows`: the share of crops (of a person with another crop
     among rows) whose most similar other crop shows the same person; and how many such crops."""
     at = np.flatnonzero(rows)
-    emb, who = embedding[at], people[at]
-    similarity = emb @ emb.T
-    np.fill_diagonal(similarity, -np.inf)
-    queries = np.array([(who == w).sum() > 1 for w in who])
-    hits = who[similarity.argmax(1)] == who
-    return float(hits[queries].mean()), int(queries.sum())
+    hits = same_person_first(embedding[at] @ embedding[at].T, people[at])
+    return float(hits.mean()), len(hits)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,23 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
 
 
+def same_person_first(similarity: np.ndarray, people: Iterable) -> np.ndarray:
+    """Recall@1 of a ranking against labels, query by query. `similarity` (N, N) scores every
+    pair of rows (-inf: a pair not to rank, e.g. of another predicted label); `people` names whose
+    row each is. For each row whose person has another row: is the most similar other row the same
+    person's? A row with nothing to rank is a miss. Used by training/compare_on_val.py (look alone)
+    and scripts/eval_ranking.py (look and colour, as the recommender scores)."""
+    who = np.asarray(list(people))
+    if len(who) == 0:
+        return np.zeros(0, bool)
+    scores = np.array(similarity, dtype=float)  # a copy: the diagonal is not to rank
+    np.fill_diagonal(scores, -np.inf)
+    best = scores.argmax(1)
+    hit = (who[best] == who) & np.isfinite(scores[np.arange(len(who)), best])
+    queries = np.array([(who == w).sum() > 1 for w in who])
+    return hit[queries]
+
+
 def compare_reports(a: Report, b: Report) -> dict[str, Comparison]:
     """Per head, A against B on the same photos (paired: far more telling than two intervals)."""
     out = {}
