@@ -74,7 +74,7 @@ def main():
     parser.add_argument("--name", help="an experiment's files: training/cache/NAME_{int8,float}.tflite")
     args = parser.parse_args()
     models = MODELS if args.name is None else {kind: CACHE / f"{args.name}_{kind}.tflite" for kind in MODELS}
-    out = CACHE / ("metrics" if args.name is None else f"{args.name}_metrics")
+    out = "metrics" if args.name is None else f"{args.name}_metrics"  # a name may hold a dot: no with_suffix
     results, lines, embeddings = {}, [], {}
     data = {ds: load_split(ds) for ds in ("ccp", "peta", "clothing")}
     truth = {ds: {t.key: t for t in datasets.load(ds, "test")} for ds in ("ccp", "peta")}
@@ -127,8 +127,8 @@ def main():
                 lines += [f"Confusion, int8, {k} (rows truth, columns prediction):", "```",
                           format_confusion(results["int8"][k]), "```", ""]
     text = "\n".join(lines)
-    out.with_suffix(".md").write_text(text)
-    out.with_suffix(".json").write_text(json.dumps(
+    (CACHE / f"{out}.md").write_text(text)
+    (CACHE / f"{out}.json").write_text(json.dumps(
         {kind: {k: ({"n": v.n, "accuracy": v.accuracy, "macro_recall": v.macro_recall, "recall": v.recall,
                      "confusion": v.confusion.tolist()} if hasattr(v, "confusion") else v)
                 for k, v in r.items()} for kind, r in results.items()}, indent=1))

@@ -498,7 +498,6 @@ def main():
         history.append({"epoch": epoch + 1, "loss": total / batches})
         if args.with_val:  # val is trained on: no score, the last epoch is kept
             print(f"epoch {epoch + 1}: loss {history[-1]['loss']:.3f} ({time.time() - t0:.0f} s)", flush=True)
-            best_state = {k: v.clone() for k, v in ema.module.state_dict().items()}
             continue
         res = evaluate(ema.module, x_va, in_va, ys_va)
         # = lookmatch.evaluation.Report.selection_score on crops (that package is not in this venv)
@@ -508,7 +507,7 @@ def main():
               f"({time.time() - t0:.0f} s)", flush=True)
         if score > best:
             best, best_state = score, {k: v.clone() for k, v in ema.module.state_dict().items()}
-    model.load_state_dict(best_state)
+    model.load_state_dict(ema.module.state_dict() if args.with_val else best_state)
     fit_embedding(model.eval(), x_tr, in_tr)
     model = model.to(memory_format=torch.contiguous_format)
     torch.save(model.state_dict(), CACHE / f"{args.name}.pt")
