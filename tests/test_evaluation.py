@@ -142,3 +142,17 @@ def test_same_person_first_query_by_query():
     hits = evaluation.same_person_first(similarity, ["A", "A", "B", "A"])
     assert hits.tolist() == [True, False, False]
     assert evaluation.same_person_first([], []).tolist() == []
+
+
+def test_framings_cut_where_the_photos_own_pose_says():
+    """Shoulder line y 100, hip line 200, knee line 300 (torso 100) in a 400-row photo."""
+    import numpy as np
+
+    from lookmatch.evaluation import FRAMINGS, framed
+
+    landmarks = np.zeros((33, 4))
+    landmarks[[11, 12], 1], landmarks[[23, 24], 1], landmarks[[25, 26], 1] = 100, 200, 300
+    rgb = np.arange(400, dtype=np.uint8).repeat(3).reshape(400, 1, 3)  # row i holds i % 256
+    rows = {name: (int(framed(rgb, landmarks, name).shape[0])) for name in FRAMINGS}
+    assert rows == {"chest up": 150, "waist up": 220, "hips down": 210, "thighs down": 150}
+    assert framed(rgb, landmarks, "hips down")[0, 0, 0] == 190

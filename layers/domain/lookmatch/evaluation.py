@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +173,30 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     if n == 0:
         return 1.0
     return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+
+
+# Photos cut to part of the body, where the full photo's own pose says (T: torso length, shoulder
+# line to hip line): framing -> (rows kept as (top, bottom) from the shoulder, hip and knee lines,
+# None for the photo's edge; the regions the cut cannot hold). Used by scripts/eval_framing.py (does
+# the pipeline report only what is in the picture?) and training/fit_torso_check.py (its examples).
+FRAMINGS: dict[str, tuple[Callable[[float, float, float], tuple[float | None, float | None]], frozenset[str]]] = {
+    "chest up": (lambda s, h, k: (None, s + 0.5 * (h - s)), frozenset({"lower"})),
+    "waist up": (lambda s, h, k: (None, h + 0.2 * (h - s)), frozenset({"lower"})),
+    "hips down": (lambda s, h, k: (h - 0.1 * (h - s), None), frozenset({"head", "upper", "gender"})),
+    "thighs down": (lambda s, h, k: ((h + k) / 2, None), frozenset({"head", "upper", "whole", "gender"})),
+}
+SHOULDERS, HIPS, KNEES = (11, 12), (23, 24), (25, 26)  # BlazePose landmark indices (lookmatch.pose)
+
+
+def framed(rgb: np.ndarray, landmarks: np.ndarray, framing: str) -> np.ndarray:
+    """The rows of `rgb` a FRAMINGS cut keeps, placed by the photo's own landmarks ((33, >=2)
+    pixels; shoulders, hips and knees must be in frame)."""
+    y = np.asarray(landmarks, dtype=float)[:, 1]
+    lines = float(y[list(SHOULDERS)].mean()), float(y[list(HIPS)].mean()), float(y[list(KNEES)].max())
+    top, bottom = FRAMINGS[framing][0](*lines)
+    height = rgb.shape[0]
+    rows = slice(round(max(top or 0.0, 0.0)), round(min(height if bottom is None else bottom, height)))
+    return np.ascontiguousarray(rgb[rows])
 
 
 def same_person_first(similarity: np.ndarray, people: Iterable) -> np.ndarray:

@@ -1,0 +1,94 @@
+"""Does the pipeline report only the body parts that are in the picture? Photos cut to part of the body.
+
+    .venv/bin/python scripts/eval_framing.py [--split val|test] [--limit N]
+
+A shopper may photograph only part of themselves: the top half for a jacket, the legs for a pair of
+trousers. Each held-out ccp photo whose full reading has both shoulders, both hips and a knee in
+frame is cut where its own pose says (T: torso length, shoulder line to hip line):
+- chest up: the rows above shoulder line + 0.5 T. No lower body in the picture;
+- waist up: the rows above hip line + 0.2 T (a sliver of waistband). No lower garment to read;
+- hips down: the rows below hip line - 0.1 T. No head or upper body; the lower garment is there;
+- thighs down: the rows below halfway from hips to knees. No head, upper body or whole body.
+Each cut goes through `read_pose` and `classify` as an upload would. The script prints, per
+framing, how often each region is reported, which of those should not be (the picture does not
+hold it), and the accuracy of the labels read, against the by-eye labels.
+"""
+from __future__ import annotations
+
+import argparse
+import numpy as np
+from tqdm import tqdm
+
+from lookmatch import datasets
+from lookmatch.evaluation import FRAMINGS, HIPS, KNEES, SHOULDERS, framed, wilson_interval
+from lookmatch.images import load_image
+from lookmatch.pipeline import classify, read_pose
+from lookmatch.regions import in_frame
+
+REPORTED = ("head", "upper", "lower", "whole", "gender")
+
+
+def reported(rgb: np.ndarray) -> dict[str, str | bool | None]:
+    """What an upload of this picture reports: person, a label per region, whether a head box."""
+    pose = read_pose(rgb)
+    reading = classify(rgb, pose)
+    out: dict[str, str | bool | None] = {"person": reading.person,
+                                         "head": reading.person and pose.boxes.get("head") is not None}
+    for region in ("upper", "lower", "whole", "gender"):
+        value = getattr(reading, region)
+        out[region] = None if value is None else value.label
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", default="test", choices=("test", "val"), help="which held-out ccp photos")
+    parser.add_argument("--limit", type=int, help="only the first N photos")
+    args = parser.parse_args()
+    truths = datasets.load("ccp", args.split)[: args.limit]
+    results: dict[str, list[tuple[datasets.Truth, dict]]] = {name: [] for name in FRAMINGS}
+    skipped = 0
+    for truth in tqdm(truths, desc="photos", unit="photo"):
+        rgb = load_image(truth.path)
+        full = read_pose(rgb)
+        lm = np.array(full.landmarks) if full.person else np.zeros((0, 4))
+        ok = in_frame(lm, full.width, full.height) if full.person else None
+        if ok is None or full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
+            skipped += 1
+            continue
+        for name in FRAMINGS:
+            results[name].append((truth, reported(framed(rgb, lm, name))))
+
+    used = len(truths) - skipped
+    print(f"\nccp {args.split}: {used} photos cut ({skipped} left out: nobody, turned, or shoulders, hips "
+          f"or knees not in frame in the full photo)")
+    print("share of photos reporting each region; * = the cut does not hold it (should be 0%)")
+    print(f"{'framing':12} {'person':>7} " + " ".join(f"{r:>9}" for r in REPORTED))
+    for name, pairs in results.items():
+        absent = FRAMINGS[name][1]
+        n = len(pairs)
+        cells = []
+        for region in REPORTED:
+            share = sum(bool(got[region]) for _, got in pairs) / n
+            cells.append(f"{share:8.1%}" + ("*" if region in absent else " "))
+        print(f"{name:12} {sum(got['person'] for _, got in pairs) / n:7.1%} " + " ".join(cells))
+    print("\nregions reported that the cut does not hold: photos, share (95% interval)")
+    for name, pairs in results.items():
+        for region in sorted(FRAMINGS[name][1]):
+            wrong = sum(bool(got[region]) for _, got in pairs)
+            lo, hi = wilson_interval(wrong, len(pairs))
+            print(f"{name:12} {region:7} {wrong:4d} / {len(pairs)}  {wrong / len(pairs):6.1%} ({lo:.1%}-{hi:.1%})")
+    print("\naccuracy of the labels read (photos with a label and a reading; by-eye labels)")
+    for name, pairs in results.items():
+        cells = []
+        for region in ("upper", "lower", "whole", "gender"):
+            if region in FRAMINGS[name][1]:
+                continue
+            scored = [(truth.label(region), got[region]) for truth, got in pairs if truth.label(region) and got[region]]
+            right = sum(t == g for t, g in scored)
+            cells.append(f"{region} {right}/{len(scored)}" + (f" {right / len(scored):.1%}" if scored else ""))
+        print(f"{name:12} " + "   ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
