@@ -234,7 +234,7 @@ def test_classify_stage_writes_the_reading_and_redraws_the_picture_with_labels()
         drawn.update(labels)
         return rgb
 
-    reading = Reading(gender=labelled("male", 0.875), upper=labelled("shirt", 0.6), lower=None,
+    reading = Reading(person=True, gender=labelled("male", 0.875), upper=labelled("shirt", 0.6), lower=None,
                       whole=labelled("separates", 0.7))
     out = stages.run_classify_stage("p", "uploads/p.jpg", "derived/p/pose.json", store,
                                     classify=lambda rgb, p: reading, annotate=annotate)
@@ -266,9 +266,38 @@ def test_recommend_stage_says_when_the_catalog_was_embedded_by_another_model():
         assert ("import the catalog again" in message) == bool(stale)
 
 
+def test_a_person_classify_finds_made_up_ends_as_no_person_with_a_picture_without_the_skeleton():
+    """Classify can find the pose's person made up (a skeleton in a photo of the legs only:
+    GarmentModel.shows_upper_body): the picture is redrawn without it and the record ends
+    NO_PERSON, as when Pose finds nobody, not DONE with nothing in it."""
+    from lookmatch.pipeline import Reading
+    from lookmatch.regions import Box
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 60), "white").save(buffer, format="JPEG")
+    pose = PoseReading(person=True, people_count=1, width=40, height=60, boxes={"upper": Box(x0=1, y0=1, x1=9, y1=9)},
+                       landmarks=[[5.0, 5.0, 0.9, 0.9]] * 33, score=0.6)
+    store = MemoryStore({"uploads/legs.jpg": buffer.getvalue(), "derived/legs/pose.json": pose.model_dump_json().encode()})
+    drawn = []
+    out = stages.run_classify_stage("legs", "uploads/legs.jpg", "derived/legs/pose.json", store,
+                                    classify=lambda rgb, p: Reading(person=False, people_count=0),
+                                    annotate=lambda rgb, p, labels=None: drawn.append(p) or rgb)
+    assert [(p.person, p.landmarks, p.boxes["upper"]) for p in drawn] == [(False, [], None)]
+
+    results = MemoryResults()
+    done = stages.run_recommend_stage("legs", "uploads/legs.jpg", out["reading_key"], store, results,
+                                      inventory=SimpleNamespace(in_stock=lambda gender, category: []),
+                                      annotated_key="derived/legs/annotated.jpg")
+    assert done == {"status": "NO_PERSON", "recommended": 0, "stale_items": 0}
+    record = results["legs"]
+    assert record["status"] == "NO_PERSON" and record["message"] == stages.NO_PERSON_MESSAGE
+    assert record["predictions"]["person"] is False and record["annotated_key"] == "derived/legs/annotated.jpg"
+
+
 class NobodyDressed:
     """A Reading with no garment and no gender."""
 
+    person = True
     gender = upper = lower = whole = None
 
     def model_dump_json(self):

@@ -75,6 +75,33 @@ def test_nobody_gives_person_false(sample_readings):
         "whole": None, "error": None}
 
 
+def test_a_photo_of_the_legs_only_finds_nobody_and_the_top_half_has_no_lower_garment(sample_photos):
+    """Cut below the hips, these samples make BlazePose squeeze a whole skeleton, head and all,
+    into the legs; the upper-body check (GarmentModel.shows_upper_body) finds its "upper body" is
+    legs, and the answer is nobody, not a made-up head, top and gender. Cut above the hips, every
+    sample keeps its upper garment and reports no lower one."""
+    import numpy as np
+
+    from lookmatch.evaluation import framed
+    from lookmatch.images import load_image
+    from lookmatch.pipeline import read_pose
+
+    made_up = {"ccp_1006": "hips down", "ccp_1012": "thighs down", "ccp_1014": "thighs down",
+               "ccp_1065": "thighs down"}
+    for path in sample_photos:
+        rgb = load_image(path)
+        landmarks = np.array(read_pose(rgb).landmarks)
+        if path.stem in made_up:
+            legs = framed(rgb, landmarks, made_up[path.stem])
+            pose = read_pose(legs)
+            assert pose.person and pose.boxes["upper"] is not None, f"{path.stem}: no made-up skeleton to catch"
+            assert classify(legs, pose).person is False, path.stem
+        for framing in ("chest up", "waist up"):
+            top = framed(rgb, landmarks, framing)
+            reading = classify(top, read_pose(top))
+            assert reading.person and reading.upper is not None and reading.lower is None, (path.stem, framing)
+
+
 def test_predict_command_writes_one_contract_line_per_photo_and_goes_past_bad_files(
         tmp_path, sample_photos, capsys):
     folder = tmp_path / "photos"

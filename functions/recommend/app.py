@@ -1,4 +1,5 @@
-"""Recommend stage: in-stock items matching the reading -> the DONE Results record."""
+"""Recommend stage: in-stock items matching the reading -> the DONE Results record (NO_PERSON when
+Classify found the pose's person made up: a photo of the legs only)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser

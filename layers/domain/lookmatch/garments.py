@@ -11,19 +11,49 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .colour import dominant_colour, margins_part
+from .config import model_dir
 from .contract import GARMENT_LABELS, GENDERS, Colour, Labelled
 from .runtime import TFLiteModel
 
 MODEL_FILE = "garments_int8.tflite"
+TORSO_CHECK_FILE = "torso_check.json"  # the upper-body check, next to the model (training/fit_torso_check.py)
 INPUT_SIZE = 192
 EMBEDDING_SIZE = 128
 HEAD_CLASSES: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
+
+
+class UpperBodyCheck(BaseModel):
+    """Is the person's upper body in the picture? BlazePose makes up a whole skeleton in a photo
+    of the legs only; its "upper body" and "whole body" crops are then crops of legs. A logistic
+    regression on the garment model's embeddings of the two crops, fitted for one garment model
+    (`garment_model`, its fingerprint) by training/fit_torso_check.py; card:
+    layers/models/garments.md ("The upper-body check")."""
+
+    model_config = ConfigDict(frozen=True)
+    garment_model: str
+    threshold: float
+    bias: float
+    weights: list[float]  # upper-body crop's embedding, then the whole-body crop's
+
+    def shows_upper_body(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
+        return float(np.dot(self.weights, np.concatenate([upper, whole]))) + self.bias >= self.threshold
+
+
+def load_upper_body_check(fingerprint: str, path: Path | None = None) -> UpperBodyCheck | None:
+    """The check fitted for the garment model with this fingerprint; None when there is none (a
+    model being evaluated before its check is fitted: every crop then counts as an upper body)."""
+    path = path or model_dir() / TORSO_CHECK_FILE
+    if not path.is_file():
+        return None
+    check = UpperBodyCheck.model_validate_json(path.read_text())
+    return check if check.garment_model == fingerprint else None
 
 
 class GarmentReading(BaseModel):
@@ -62,7 +92,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class GarmentModel:
     """Loads the garment model once; every method takes an RGB uint8 crop."""
 
-    def __init__(self, filename: str = MODEL_FILE, num_threads: int = 1):
+    def __init__(self, filename: str = MODEL_FILE, num_threads: int = 1, upper_body_check: bool = True):
         self.model = TFLiteModel(filename, num_threads=num_threads)
         sizes = {int(out["shape"][-1]): i for i, out in enumerate(self.model.outputs)}
         wanted = {len(c): head for head, c in HEAD_CLASSES.items()} | {EMBEDDING_SIZE: "embedding"}
@@ -73,6 +103,12 @@ class GarmentModel:
         # Which model made an embedding: embeddings of two models live in different spaces, so the
         # inventory's (made at import) and a photo's (made now) compare only under the same one.
         self.fingerprint = hashlib.sha256(self.model.path.read_bytes()).hexdigest()[:16]
+        self.upper_body_check = load_upper_body_check(self.fingerprint) if upper_body_check else None
+
+    def shows_upper_body(self, upper: GarmentReading, whole: GarmentReading) -> bool:
+        """Do the upper-body and whole-body readings of one person show an upper body (True when
+        the model has no check)?"""
+        return self.upper_body_check is None or self.upper_body_check.shows_upper_body(upper.embedding, whole.embedding)
 
     def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """All heads for one crop: class probabilities per head, and the unit-length embedding."""

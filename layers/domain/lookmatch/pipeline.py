@@ -175,7 +175,8 @@ class Reading(BaseModel):
 
 def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None = None,
              gender: GenderModel | None = None) -> Reading:
-    """Gender and garments of the main person found by `read_pose` in the same photo.
+    """Gender and garments of the main person found by `read_pose` in the same photo; nobody
+    (person False) when the crops show no upper body (GarmentModel.shows_upper_body).
 
     `rgb` is the picture the pose was read on, or a larger decode of the same photo
     (`detail_side`): the pose's boxes are scaled to it. A dark picture is brightened first
@@ -198,6 +199,10 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         if region in crops:
             part = colour_part(landmarks, width, height, boxes[region], region)
             readings[region] = garments.read(crops[region], region, part)
+    if "upper" in readings and not garments.shows_upper_body(readings["upper"], readings["whole"]):
+        # A skeleton made up in a photo of the legs only: its head, upper body and gender are not
+        # in the picture, and its hips are guesses. Nobody, as for a photo with no one in it.
+        return Reading(person=False, people_count=0)
     sex = (gender or gender_model()).predict(rgb, boxes.get("head"), body_gender)
     return Reading(person=True, people_count=pose.people_count, garment_model=garments.fingerprint,
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),

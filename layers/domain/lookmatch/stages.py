@@ -118,13 +118,18 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
     if pose.person:
         results.update(photo_id, stage="classify", message="Reading the clothes")
     else:
-        from .contract import Prediction
-
-        results.update(photo_id, status="NO_PERSON", stage="done", message=NO_PERSON_MESSAGE, people_count=0,
-                       annotated_key=annotated_key,
-                       predictions=json.loads(Prediction(image=image_name(key)).to_json_line()),
-                       recommendations={"upper": [], "lower": [], "whole": []})
+        record_no_person(photo_id, key, annotated_key, results)
     return out
+
+
+def record_no_person(photo_id: str, image_key: str, annotated_key: str | None, results: ResultsPort) -> None:
+    """The final NO_PERSON record: Pose found nobody, or Classify found the person made up."""
+    from .contract import Prediction
+
+    results.update(photo_id, status="NO_PERSON", stage="done", message=NO_PERSON_MESSAGE, people_count=0,
+                   annotated_key=annotated_key,
+                   predictions=json.loads(Prediction(image=image_name(image_key)).to_json_line()),
+                   recommendations={"upper": [], "lower": [], "whole": []})
 
 
 def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: ObjectStore,
@@ -149,6 +154,8 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
               if (g := getattr(reading, region, None)) is not None}
     if getattr(reading, "gender", None) is not None:
         labels["head"] = f"{reading.gender.label} {reading.gender.score:.2f}"
+    if not reading.person:  # the pose's person was made up (a photo of the legs only): no skeleton
+        pose = pose.model_copy(update={"person": False, "landmarks": [], "boxes": dict.fromkeys(pose.boxes)})
     store.put_bytes(derived_key(photo_id, "annotated.jpg"), encode_jpeg(annotate(rgb, pose, labels)), "image/jpeg")
     return {"reading_key": reading_key}
 
@@ -167,8 +174,11 @@ def run_recommend_stage(photo_id: str, image_key: str, reading_key: str, store: 
 
     if recommend is None:
         from .recommend import recommend
-    results.update(photo_id, stage="recommend", message="Finding matching items")
     reading = load_reading(store.get_bytes(reading_key))
+    if not reading.person:
+        record_no_person(photo_id, image_key, annotated_key, results)
+        return {"status": "NO_PERSON", "recommended": 0, "stale_items": 0}
+    results.update(photo_id, stage="recommend", message="Finding matching items")
     gender = reading.gender.label if reading.gender is not None else None
     categories = {g.label for g in (reading.upper, reading.lower, reading.whole) if g is not None}
     candidates = {category: inventory.in_stock(gender, category) for category in sorted(categories)}

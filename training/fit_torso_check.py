@@ -1,0 +1,148 @@
+"""Fit the upper-body check: is the person's upper body in the picture, or did BlazePose make up a skeleton in the legs?
+
+    .venv/bin/python training/fit_torso_check.py   # examples (cached) -> fit -> figures -> layers/models/torso_check.json
+
+On a photo of the legs only, BlazePose often makes up a whole skeleton, squeezed into the legs
+(scripts/eval_framing.py: on ccp val photos cut below the hips, 55% reported an upper garment, a
+head and a gender). The detector's score, the landmark model's flag, a face in the head box and a
+second read of the picture padded do not tell those from real pedestrians (they overlap PETA's
+low-resolution back views; 2026-11-28, eighteenth session). What the crops show does: a logistic
+regression on the garment model's embeddings of the upper-body and whole-body crops
+(`lookmatch.garments.UpperBodyCheck`; the upper crop alone let 40% of made-up skeletons through).
+
+Examples, each the crops `pipeline.classify` cuts from an upload of the picture, read by the
+shipped garment model with its check switched off:
+- real (1): the ccp photos as they are and cut "chest up" and "waist up"
+  (`lookmatch.evaluation.FRAMINGS`); the PETA photos as they are (pedestrians, many from behind);
+- made up (0): the crops of a skeleton found in ccp photos cut "hips down" and "thighs down", where
+  the picture holds no upper body.
+Fitted on train photos (the two classes weighted equally); its threshold set on out-of-fold train
+scores to keep REAL_KEPT of the real examples; then scored on the val photos. Writes
+layers/models/torso_check.json with the garment model's fingerprint: the check applies to that
+model's embeddings only, so rebuilding the garment model means running this again
+(training/rebuild_garments.sh does). ~14 minutes to read the photos (cached in training/cache).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lookmatch import datasets
+from lookmatch.config import model_dir
+from lookmatch.evaluation import FRAMINGS, HIPS, KNEES, SHOULDERS, framed
+from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, UpperBodyCheck
+from lookmatch.images import load_image
+from lookmatch.pipeline import classify, read_pose
+from lookmatch.regions import in_frame
+
+CACHE = Path(__file__).resolve().parent / "cache"
+REAL_KEPT = 0.995  # share of real upper bodies the threshold keeps (out-of-fold, train)
+L2 = 1.0  # ridge penalty of the logistic regression
+REAL_CUTS, MADE_UP_CUTS = ("chest up", "waist up"), ("hips down", "thighs down")
+
+
+def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
+    """The embeddings of the upper-body and whole-body crops an upload of this picture gets
+    (None without an upper body)."""
+    reading = classify(rgb, read_pose(rgb), garments)
+    if reading.upper is None or reading.whole is None:
+        return None
+    return {"upper": np.array(reading.upper.embedding, np.float32), "whole": np.array(reading.whole.embedding, np.float32)}
+
+
+def features(data: dict[str, np.ndarray]) -> np.ndarray:
+    """The check's input: the upper-body crop's embedding, then the whole-body crop's."""
+    return np.hstack([data["upper"], data["whole"]])
+
+
+def examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
+    """Embeddings, labels (1 real, 0 made up) and where each came from, for one split."""
+    cached = CACHE / f"torso_{split}_{garments.fingerprint}.npz"
+    if cached.exists():
+        return dict(np.load(cached))
+    rows: list[tuple[dict, int, str]] = []
+    for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}", unit="photo"):
+        rgb = load_image(truth.path)
+        full = read_pose(rgb)
+        if not full.person:
+            continue
+        if (got := read_upload(rgb, garments)) is not None:
+            rows.append((got, 1, "ccp full"))
+        lm = np.array(full.landmarks)
+        ok = in_frame(lm, full.width, full.height)
+        if full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
+            continue
+        for name in REAL_CUTS + MADE_UP_CUTS:
+            if (got := read_upload(framed(rgb, lm, name), garments)) is not None:
+                rows.append((got, int(name in REAL_CUTS), name))
+    for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}", unit="photo"):
+        if (got := read_upload(load_image(truth.path), garments)) is not None:
+            rows.append((got, 1, "peta full"))
+    out = {key: np.array([r[0][key] for r in rows]) for key in rows[0][0]}
+    out |= {"y": np.array([r[1] for r in rows]), "source": np.array([r[2] for r in rows])}
+    CACHE.mkdir(exist_ok=True)
+    np.savez(cached, **out)
+    return out
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Ridge logistic regression by Newton's method, the two classes weighted equally."""
+    weight = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    penalty = np.full(xb.shape[1], l2)
+    penalty[-1] = 0.0  # the bias is not penalised
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -30, 30)))
+        grad = xb.T @ (weight * (p - y)) + penalty * w
+        hess = (xb * (weight * p * (1 - p))[:, None]).T @ xb + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def out_of_fold_scores(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    fold = np.random.default_rng(seed).integers(0, folds, len(y))
+    scores = np.empty(len(y))
+    for k in range(folds):
+        w, b = fit_logistic(x[fold != k], y[fold != k])
+        scores[fold == k] = x[fold == k] @ w + b
+    return scores
+
+
+def report(name: str, scores: np.ndarray, data: dict[str, np.ndarray], threshold: float) -> None:
+    print(f"{name}: crops judged an upper body (score >= {threshold:.3f})")
+    for source in dict.fromkeys(data["source"]):
+        mine = data["source"] == source
+        kept = int((scores[mine] >= threshold).sum())
+        kind = "real" if data["y"][mine][0] == 1 else "made up"
+        print(f"  {source:12} {kind:8} {kept:5d} / {mine.sum():5d} = {kept / mine.sum():6.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=model_dir() / TORSO_CHECK_FILE)
+    args = parser.parse_args()
+    start = time.time()
+    garments = GarmentModel(upper_body_check=False)
+    train, val = examples("train", garments), examples("val", garments)
+    x_train, x_val = features(train), features(val)
+    out_of_fold = out_of_fold_scores(x_train, train["y"])
+    threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - REAL_KEPT))
+    w, b = fit_logistic(x_train, train["y"])
+    report("train, out of fold", out_of_fold, train, threshold)
+    report("val", x_val @ w + b, val, threshold)
+    check = UpperBodyCheck(garment_model=garments.fingerprint, threshold=round(threshold, 6), bias=round(b, 6),
+                           weights=[round(float(v), 6) for v in w])
+    args.out.write_text(check.model_dump_json(indent=1) + "\n")
+    print(f"wrote {args.out} ({time.time() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
