@@ -231,6 +231,25 @@ def test_nobody_in_the_photo_is_no_person_not_a_failure(stack, functions):
     assert classify.count == 0
 
 
+@pytest.mark.skipif(not REAL_CLASSIFY, reason="needs the real garment model and its upper-body check")
+def test_a_photo_of_the_legs_only_is_no_person_through_the_workflow(stack, functions, sample_photos):
+    """BlazePose makes up a skeleton in the legs of this cut (Pose finds "someone"); Classify's
+    upper-body check finds it made up, and the record ends NO_PERSON with its message, no
+    recommendations, and an annotated picture without the skeleton."""
+    from lookmatch.evaluation import framed
+    from lookmatch.images import load_image
+
+    rgb = load_image(next(p for p in sample_photos if p.name == "ccp_1065.jpg"))
+    legs = framed(rgb, np.array(pipeline.read_pose(rgb).landmarks), "thighs down")
+    photo_id = stack.upload(jpeg(legs), ".jpg")
+    record = stack.wait(photo_id, timeout=90)
+    pose = pipeline.PoseReading.model_validate_json(stack.get_bytes(f"derived/{photo_id}/pose.json"))
+    assert pose.person, "the pose found nobody: no made-up skeleton to catch"
+    assert record["status"] == "NO_PERSON" and record["message"] == stages.NO_PERSON_MESSAGE
+    assert record["predictions"]["person"] is False
+    assert record["recommendations"] == {"upper": [], "lower": [], "whole": []}
+
+
 @pytest.mark.parametrize("data, reason", [
     (b"GIF89a this is not a photo at all", "BadImage: not an image"),
     (b"\xff\xd8\xff" + bytes(stages.MAX_UPLOAD_BYTES), "BadUpload: file too large"),
