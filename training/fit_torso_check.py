@@ -42,7 +42,6 @@ from lookmatch.regions import in_frame
 CACHE = Path(__file__).resolve().parent / "cache"
 REAL_KEPT = 0.995  # share of real upper bodies the threshold keeps (out-of-fold, train)
 L2 = 1.0  # ridge penalty of the logistic regression
-REAL_CUTS, MADE_UP_CUTS = ("chest up", "waist up"), ("hips down", "thighs down")
 
 
 def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
@@ -76,9 +75,9 @@ def examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
         ok = in_frame(lm, full.width, full.height)
         if full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
             continue
-        for name in REAL_CUTS + MADE_UP_CUTS:
+        for name, (_, not_in_picture) in FRAMINGS.items():  # made up: a cut that holds no upper body
             if (got := read_upload(framed(rgb, lm, name), garments)) is not None:
-                rows.append((got, int(name in REAL_CUTS), name))
+                rows.append((got, int("upper" not in not_in_picture), name))
     for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}", unit="photo"):
         if (got := read_upload(load_image(truth.path), garments)) is not None:
             rows.append((got, 1, "peta full"))
