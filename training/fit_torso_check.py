@@ -25,9 +25,13 @@ model's embeddings only, so rebuilding the garment model means running this agai
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
+import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -36,21 +40,39 @@ from lookmatch.config import model_dir
 from lookmatch.evaluation import FRAMINGS, HIPS, KNEES, SHOULDERS, framed
 from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, UpperBodyCheck
 from lookmatch.images import load_image
-from lookmatch.pipeline import classify, read_pose
+from lookmatch.pipeline import Reading, classify, read_file, read_pose
 from lookmatch.regions import in_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from eval_robustness import VARIANTS  # noqa: E402  (the upload copies the robustness figures use)
 
 CACHE = Path(__file__).resolve().parent / "cache"
 REAL_KEPT = 0.995  # share of real upper bodies the threshold keeps (out-of-fold, train)
 L2 = 1.0  # ridge penalty of the logistic regression
+# --with-copies (tried, not shipped: model card): copies of each ccp photo as uploads can be, more
+# kinds of real people: small and soft, dark, turned without its EXIF tag (the made-up cuts are
+# then also read dark, so that dark is no sign of real).
+REAL_COPIES = ("far away", "dark", "turned")
 
 
-def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
-    """The embeddings of the upper-body and whole-body crops an upload of this picture gets
-    (None without an upper body)."""
-    reading = classify(rgb, read_pose(rgb), garments)
+def crops_embeddings(reading: Reading) -> dict[str, np.ndarray] | None:
+    """The embeddings of the upper-body and whole-body crops of a reading (None without them)."""
     if reading.upper is None or reading.whole is None:
         return None
     return {"upper": np.array(reading.upper.embedding, np.float32), "whole": np.array(reading.whole.embedding, np.float32)}
+
+
+def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
+    """crops_embeddings of an upload of this picture (the working size: ccp photos are smaller)."""
+    return crops_embeddings(classify(rgb, read_pose(rgb), garments))
+
+
+def read_copy(bgr: np.ndarray, copy: str, garments: GarmentModel, folder: Path) -> dict[str, np.ndarray] | None:
+    """crops_embeddings of the photo changed as eval_robustness's VARIANTS[copy], saved as a JPEG
+    and read from the file as an upload is (a far-away copy is cropped from a larger decode)."""
+    path = folder / "copy.jpg"
+    cv2.imwrite(str(path), VARIANTS[copy](bgr), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return crops_embeddings(read_file(path, garments))
 
 
 def features(data: dict[str, np.ndarray]) -> np.ndarray:
@@ -58,12 +80,13 @@ def features(data: dict[str, np.ndarray]) -> np.ndarray:
     return np.hstack([data["upper"], data["whole"]])
 
 
-def examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
+def examples(split: str, garments: GarmentModel, with_copies: bool = False) -> dict[str, np.ndarray]:
     """Embeddings, labels (1 real, 0 made up) and where each came from, for one split."""
-    cached = CACHE / f"torso_{split}_{garments.fingerprint}.npz"
+    cached = CACHE / f"torso_{split}_{garments.fingerprint}{'_copies' if with_copies else ''}.npz"
     if cached.exists():
         return dict(np.load(cached))
     rows: list[tuple[dict, int, str]] = []
+    folder = Path(tempfile.mkdtemp())
     for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}", unit="photo"):
         rgb = load_image(truth.path)
         full = read_pose(rgb)
@@ -71,13 +94,21 @@ def examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
             continue
         if (got := read_upload(rgb, garments)) is not None:
             rows.append((got, 1, "ccp full"))
+        bgr = cv2.imread(str(truth.path))
+        for copy in REAL_COPIES if with_copies else ():
+            if (got := read_copy(bgr, copy, garments, folder)) is not None:
+                rows.append((got, 1, copy))
         lm = np.array(full.landmarks)
         ok = in_frame(lm, full.width, full.height)
         if full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
             continue
         for name, (_, not_in_picture) in FRAMINGS.items():  # made up: a cut that holds no upper body
-            if (got := read_upload(framed(rgb, lm, name), garments)) is not None:
+            cut = framed(rgb, lm, name)
+            if (got := read_upload(cut, garments)) is not None:
                 rows.append((got, int("upper" not in not_in_picture), name))
+            if with_copies and "upper" in not_in_picture and (got := read_upload(VARIANTS["dark"](cut), garments)) is not None:
+                rows.append((got, 0, f"{name}, dark"))
+    shutil.rmtree(folder)
     for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}", unit="photo"):
         if (got := read_upload(load_image(truth.path), garments)) is not None:
             rows.append((got, 1, "peta full"))
@@ -127,10 +158,12 @@ def report(name: str, scores: np.ndarray, data: dict[str, np.ndarray], threshold
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=model_dir() / TORSO_CHECK_FILE)
+    parser.add_argument("--with-copies", action="store_true",
+                        help="also far-away, dark and turned copies of the ccp photos (tried, not shipped)")
     args = parser.parse_args()
     start = time.time()
     garments = GarmentModel(upper_body_check=False)
-    train, val = examples("train", garments), examples("val", garments)
+    train, val = (examples(split, garments, args.with_copies) for split in ("train", "val"))
     x_train, x_val = features(train), features(val)
     out_of_fold = out_of_fold_scores(x_train, train["y"])
     threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - REAL_KEPT))
