@@ -25,7 +25,6 @@ model's embeddings only, so rebuilding the garment model means running this agai
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -80,35 +79,43 @@ def features(data: dict[str, np.ndarray]) -> np.ndarray:
     return np.hstack([data["upper"], data["whole"]])
 
 
+def ccp_examples(path: Path, garments: GarmentModel, with_copies: bool, folder: Path) -> list[tuple[dict, int, str]]:
+    """One ccp photo's examples: the photo (real), its FRAMINGS cuts (real, or made up when the
+    cut holds no upper body) and, with_copies, its upload copies and dark legs cuts."""
+    rgb = load_image(path)
+    full = read_pose(rgb)
+    if not full.person:
+        return []
+    rows = []
+    if (got := read_upload(rgb, garments)) is not None:
+        rows.append((got, 1, "ccp full"))
+    if with_copies:
+        bgr = cv2.imread(str(path))
+        for copy in REAL_COPIES:
+            if (got := read_copy(bgr, copy, garments, folder)) is not None:
+                rows.append((got, 1, copy))
+    lm = np.array(full.landmarks)
+    ok = in_frame(lm, full.width, full.height)
+    if full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
+        return rows
+    for name, (_, not_in_picture) in FRAMINGS.items():  # made up: a cut that holds no upper body
+        cut = framed(rgb, lm, name)
+        if (got := read_upload(cut, garments)) is not None:
+            rows.append((got, int("upper" not in not_in_picture), name))
+        if with_copies and "upper" in not_in_picture and (got := read_upload(VARIANTS["dark"](cut), garments)) is not None:
+            rows.append((got, 0, f"{name}, dark"))
+    return rows
+
+
 def examples(split: str, garments: GarmentModel, with_copies: bool = False) -> dict[str, np.ndarray]:
     """Embeddings, labels (1 real, 0 made up) and where each came from, for one split."""
     cached = CACHE / f"torso_{split}_{garments.fingerprint}{'_copies' if with_copies else ''}.npz"
     if cached.exists():
         return dict(np.load(cached))
     rows: list[tuple[dict, int, str]] = []
-    folder = Path(tempfile.mkdtemp())
-    for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}", unit="photo"):
-        rgb = load_image(truth.path)
-        full = read_pose(rgb)
-        if not full.person:
-            continue
-        if (got := read_upload(rgb, garments)) is not None:
-            rows.append((got, 1, "ccp full"))
-        bgr = cv2.imread(str(truth.path))
-        for copy in REAL_COPIES if with_copies else ():
-            if (got := read_copy(bgr, copy, garments, folder)) is not None:
-                rows.append((got, 1, copy))
-        lm = np.array(full.landmarks)
-        ok = in_frame(lm, full.width, full.height)
-        if full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
-            continue
-        for name, (_, not_in_picture) in FRAMINGS.items():  # made up: a cut that holds no upper body
-            cut = framed(rgb, lm, name)
-            if (got := read_upload(cut, garments)) is not None:
-                rows.append((got, int("upper" not in not_in_picture), name))
-            if with_copies and "upper" in not_in_picture and (got := read_upload(VARIANTS["dark"](cut), garments)) is not None:
-                rows.append((got, 0, f"{name}, dark"))
-    shutil.rmtree(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}", unit="photo"):
+            rows += ccp_examples(truth.path, garments, with_copies, Path(tmp))
     for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}", unit="photo"):
         if (got := read_upload(load_image(truth.path), garments)) is not None:
             rows.append((got, 1, "peta full"))
