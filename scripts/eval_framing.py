@@ -16,14 +16,14 @@ hold it), and the accuracy of the labels read, against the by-eye labels.
 from __future__ import annotations
 
 import argparse
+
 import numpy as np
 from tqdm import tqdm
 
 from lookmatch import datasets
-from lookmatch.evaluation import FRAMINGS, HIPS, KNEES, SHOULDERS, framed, wilson_interval
+from lookmatch.evaluation import FRAMINGS, can_be_framed, framed, wilson_interval
 from lookmatch.images import load_image
 from lookmatch.pipeline import classify, read_pose
-from lookmatch.regions import in_frame
 
 REPORTED = ("head", "upper", "lower", "whole", "gender")
 
@@ -51,13 +51,11 @@ def main() -> None:
     for truth in tqdm(truths, desc="photos", unit="photo"):
         rgb = load_image(truth.path)
         full = read_pose(rgb)
-        lm = np.array(full.landmarks) if full.person else np.zeros((0, 4))
-        ok = in_frame(lm, full.width, full.height) if full.person else None
-        if ok is None or full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
+        if not can_be_framed(full):
             skipped += 1
             continue
         for name in FRAMINGS:
-            results[name].append((truth, reported(framed(rgb, lm, name))))
+            results[name].append((truth, reported(framed(rgb, np.array(full.landmarks), name))))
 
     used = len(truths) - skipped
     print(f"\nccp {args.split}: {used} photos cut ({skipped} left out: nobody, turned, or shoulders, hips "

@@ -156,3 +156,24 @@ def test_framings_cut_where_the_photos_own_pose_says():
     rows = {name: (int(framed(rgb, landmarks, name).shape[0])) for name in FRAMINGS}
     assert rows == {"chest up": 150, "waist up": 220, "hips down": 210, "thighs down": 150}
     assert framed(rgb, landmarks, "hips down")[0, 0, 0] == 190
+
+
+def test_a_photo_can_be_framed_only_upright_with_shoulders_hips_and_a_knee_in_frame():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from lookmatch.evaluation import can_be_framed
+
+    landmarks = np.zeros((33, 4))
+    landmarks[:, 0], landmarks[:, 3] = 50, 1.0  # every point in the middle column, present
+    landmarks[[11, 12], 1], landmarks[[23, 24], 1], landmarks[[25, 26], 1] = 100, 200, 300
+
+    def pose(lm, turns=0, person=True):
+        return SimpleNamespace(person=person, turns=turns, landmarks=lm.tolist(), width=100, height=400)
+
+    assert can_be_framed(pose(landmarks))
+    no_knees = landmarks.copy()
+    no_knees[[25, 26], 3] = 0.0  # knees not present in the picture
+    assert not can_be_framed(pose(no_knees))
+    assert not can_be_framed(pose(landmarks, turns=1)) and not can_be_framed(pose(landmarks, person=False))

@@ -36,11 +36,10 @@ from tqdm import tqdm
 
 from lookmatch import datasets
 from lookmatch.config import model_dir
-from lookmatch.evaluation import FRAMINGS, HIPS, KNEES, SHOULDERS, framed
+from lookmatch.evaluation import FRAMINGS, can_be_framed, framed
 from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, UpperBodyCheck
 from lookmatch.images import load_image
 from lookmatch.pipeline import Reading, classify, read_file, read_pose
-from lookmatch.regions import in_frame
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from eval_robustness import VARIANTS  # noqa: E402  (the upload copies the robustness figures use)
@@ -94,12 +93,10 @@ def ccp_examples(path: Path, garments: GarmentModel, with_copies: bool, folder: 
         for copy in REAL_COPIES:
             if (got := read_copy(bgr, copy, garments, folder)) is not None:
                 rows.append((got, 1, copy))
-    lm = np.array(full.landmarks)
-    ok = in_frame(lm, full.width, full.height)
-    if full.turns or not (ok[list(SHOULDERS + HIPS)].all() and ok[list(KNEES)].any()):
+    if not can_be_framed(full):
         return rows
     for name, (_, not_in_picture) in FRAMINGS.items():  # made up: a cut that holds no upper body
-        cut = framed(rgb, lm, name)
+        cut = framed(rgb, np.array(full.landmarks), name)
         if (got := read_upload(cut, garments)) is not None:
             rows.append((got, int("upper" not in not_in_picture), name))
         if with_copies and "upper" in not_in_picture and (got := read_upload(VARIANTS["dark"](cut), garments)) is not None:

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets
+from . import pose as P
 from .contract import GARMENT_LABELS, GENDERS
+from .regions import in_frame
 
 HEADS: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
 MISSING = "(none)"  # predicted column for "no prediction"
@@ -185,14 +187,23 @@ FRAMINGS: dict[str, tuple[Callable[[float, float, float], tuple[float | None, fl
     "hips down": (lambda s, h, k: (h - 0.1 * (h - s), None), frozenset({"head", "upper", "gender"})),
     "thighs down": (lambda s, h, k: ((h + k) / 2, None), frozenset({"head", "upper", "whole", "gender"})),
 }
-SHOULDERS, HIPS, KNEES = (11, 12), (23, 24), (25, 26)  # BlazePose landmark indices (lookmatch.pose)
+SHOULDERS, HIPS, KNEES = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER], [P.LEFT_HIP, P.RIGHT_HIP], [P.LEFT_KNEE, P.RIGHT_KNEE]
+
+
+def can_be_framed(pose) -> bool:
+    """Does a full photo's reading (a pipeline.PoseReading) place every FRAMINGS cut? Somebody,
+    upright as the photo came (no turn), with both shoulders, both hips and a knee in frame."""
+    if not pose.person or pose.turns:
+        return False
+    ok = in_frame(np.array(pose.landmarks), pose.width, pose.height)
+    return bool(ok[SHOULDERS + HIPS].all() and ok[KNEES].any())
 
 
 def framed(rgb: np.ndarray, landmarks: np.ndarray, framing: str) -> np.ndarray:
     """The rows of `rgb` a FRAMINGS cut keeps, placed by the photo's own landmarks ((33, >=2)
     pixels; shoulders, hips and knees must be in frame)."""
     y = np.asarray(landmarks, dtype=float)[:, 1]
-    lines = float(y[list(SHOULDERS)].mean()), float(y[list(HIPS)].mean()), float(y[list(KNEES)].max())
+    lines = float(y[SHOULDERS].mean()), float(y[HIPS].mean()), float(y[KNEES].max())
     top, bottom = FRAMINGS[framing][0](*lines)
     height = rgb.shape[0]
     rows = slice(round(max(top or 0.0, 0.0)), round(min(height if bottom is None else bottom, height)))
