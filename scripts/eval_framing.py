@@ -5,7 +5,7 @@
 A shopper may photograph only part of themselves: the top half for a jacket, the legs for a pair of
 trousers. Each held-out ccp photo whose full reading has both shoulders, both hips and a knee in
 frame is cut where its own pose says (T: torso length, shoulder line to hip line):
-- chest up: the rows above shoulder line + 0.5 T. No lower body in the picture;
+- chest up: the rows above shoulder line + 0.5 T. No lower body, so no whole-body garment either;
 - waist up: the rows above hip line + 0.2 T (a sliver of waistband). No lower garment to read;
 - hips down: the rows below hip line - 0.1 T. No head or upper body; the lower garment is there;
 - thighs down: the rows below halfway from hips to knees. No head, upper body or whole body.

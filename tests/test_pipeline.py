@@ -75,11 +75,12 @@ def test_nobody_gives_person_false(sample_readings):
         "whole": None, "error": None}
 
 
-def test_a_photo_of_the_legs_only_finds_nobody_and_the_top_half_has_no_lower_garment(sample_photos):
+def test_a_photo_of_the_legs_only_finds_nobody_and_the_top_half_has_no_lower_or_whole_garment(sample_photos):
     """Cut below the hips, these samples make BlazePose squeeze a whole skeleton, head and all,
     into the legs; the upper-body check (GarmentModel.shows_upper_body) finds its "upper body" is
     legs, and the answer is nobody, not a made-up head, top and gender. Cut above the hips, every
-    sample keeps its upper garment and reports no lower one."""
+    sample keeps its upper garment and reports no lower one, and no whole-body garment when the
+    cut is above the hips themselves (chest up)."""
     import numpy as np
 
     from lookmatch.evaluation import framed
@@ -100,6 +101,9 @@ def test_a_photo_of_the_legs_only_finds_nobody_and_the_top_half_has_no_lower_gar
             top = framed(rgb, landmarks, framing)
             reading = classify(top, read_pose(top))
             assert reading.person and reading.upper is not None and reading.lower is None, (path.stem, framing)
+            # Cut above the hips, dress or separates is not in the picture; cut below them, it is.
+            assert (reading.whole is None) == (framing == "chest up"), (path.stem, framing)
+            assert reading.gender is not None, (path.stem, framing)  # the whole-body box still reads it
 
 
 def test_predict_command_writes_one_contract_line_per_photo_and_goes_past_bad_files(

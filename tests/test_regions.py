@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from lookmatch.colour import dominant_colour
-from lookmatch.regions import (REGIONS, Box, body_regions, colour_part, in_frame, landmark_box, main_person,
-                               upright_turns)
+from lookmatch.regions import (REGIONS, Box, body_regions, colour_part, hips_in_frame, in_frame, landmark_box,
+                               main_person, upright_turns)
 
 W, H = 400, 800
 
@@ -93,6 +93,15 @@ def test_hips_out_of_frame_upper_reaches_the_edge():
     boxes = body_regions(cut_at(person(), height), W, height)
     assert boxes["upper"] is not None and boxes["upper"].y1 == height
     assert boxes["lower"] is None and boxes["feet"] is None
+
+
+def test_the_whole_body_garment_needs_both_hips_in_frame():
+    assert hips_in_frame(person(), W, H)
+    assert hips_in_frame(cut_at(person(), 430), W, 430)  # cut below the hips: the waist is there
+    assert not hips_in_frame(cut_at(person(), 330), W, 330)  # cut at the chest
+    edge = cut_at(person(), 405)  # hips just above the edge: the landmark model is unsure of them
+    edge[HIPS, 3] = 0.3
+    assert hips_in_frame(edge, W, 405)
 
 
 def test_hips_just_above_the_top_edge_give_a_lower_box_to_the_bottom():

@@ -182,7 +182,7 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
 # None for the photo's edge; the regions the cut cannot hold). Used by scripts/eval_framing.py (does
 # the pipeline report only what is in the picture?) and training/fit_torso_check.py (its examples).
 FRAMINGS: dict[str, tuple[Callable[[float, float, float], tuple[float | None, float | None]], frozenset[str]]] = {
-    "chest up": (lambda s, h, k: (None, s + 0.5 * (h - s)), frozenset({"lower"})),
+    "chest up": (lambda s, h, k: (None, s + 0.5 * (h - s)), frozenset({"lower", "whole"})),
     "waist up": (lambda s, h, k: (None, h + 0.2 * (h - s)), frozenset({"lower"})),
     "hips down": (lambda s, h, k: (h - 0.1 * (h - s), None), frozenset({"head", "upper", "gender"})),
     "thighs down": (lambda s, h, k: ((h + k) / 2, None), frozenset({"head", "upper", "whole", "gender"})),

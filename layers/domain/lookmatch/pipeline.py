@@ -20,7 +20,8 @@ from .garments import GarmentModel, GarmentReading, garment_model
 from .gender import GenderModel, gender_model
 from .images import WORK_SIDE, BadImage, brightened, load_image
 from .pose import PoseEstimator
-from .regions import REGIONS, Box, body_regions, colour_part, landmark_box, main_person, upright_turns
+from .regions import (REGIONS, Box, body_regions, colour_part, hips_in_frame, landmark_box, main_person,
+                      upright_turns)
 
 
 class PoseReading(BaseModel):
@@ -176,7 +177,8 @@ class Reading(BaseModel):
 def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None = None,
              gender: GenderModel | None = None) -> Reading:
     """Gender and garments of the main person found by `read_pose` in the same photo; nobody
-    (person False) when the crops show no upper body (GarmentModel.shows_upper_body).
+    (person False) when the crops show no upper body (GarmentModel.shows_upper_body); no
+    whole-body garment when the picture stops above the hips (regions.hips_in_frame).
 
     `rgb` is the picture the pose was read on, or a larger decode of the same photo
     (`detail_side`): the pose's boxes are scaled to it. A dark picture is brightened first
@@ -203,6 +205,10 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         # A skeleton made up in a photo of the legs only: its head, upper body and gender are not
         # in the picture, and its hips are guesses. Nobody, as for a photo with no one in it.
         return Reading(person=False, people_count=0)
+    if "whole" in readings and not hips_in_frame(landmarks, width, height):
+        # A picture cut above the hips: the whole-body box still gives the body-based gender, but
+        # whether the person wears a dress or a top and a skirt is not in it.
+        del readings["whole"]
     sex = (gender or gender_model()).predict(rgb, boxes.get("head"), body_gender)
     return Reading(person=True, people_count=pose.people_count, garment_model=garments.fingerprint,
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),

@@ -10,7 +10,8 @@ Pure geometry (no models). Rules:
 - head needs >= 3 face/ear points; upper needs both shoulders; lower needs both hips and a knee,
   or, with the knees out of frame, at least half a torso length of picture below the hips (a
   thigh-length view still shows the garment; a sliver of waistband does not and gives None);
-  whole needs an upper body; feet need an ankle, heel or toe point.
+  whole needs an upper body (its garment is read only with both hips in frame: `hips_in_frame`);
+  feet need an ankle, heel or toe point.
 """
 from __future__ import annotations
 
@@ -74,11 +75,25 @@ class Box(BaseModel):
 def in_frame(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
     """Boolean mask of the landmarks that count (see module doc). landmarks: (33, >=5) as from
     pose.Person (x, y, z, visibility, presence) or (33, 4) (x, y, visibility, presence)."""
+    presence = np.asarray(landmarks, dtype=np.float64)[:, -1]
+    return (presence >= IN_FRAME) & in_picture(landmarks, width, height)
+
+
+def in_picture(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Boolean mask of the landmarks whose point lies in the picture (2% tolerance), whatever
+    their presence score."""
     lm = np.asarray(landmarks, dtype=np.float64)
-    x, y, presence = lm[:, 0], lm[:, 1], lm[:, -1]
+    x, y = lm[:, 0], lm[:, 1]
     tol_x, tol_y = 0.02 * width, 0.02 * height
-    return ((presence >= IN_FRAME) & (x >= -tol_x) & (x <= width + tol_x)
-            & (y >= -tol_y) & (y <= height + tol_y))
+    return (x >= -tol_x) & (x <= width + tol_x) & (y >= -tol_y) & (y <= height + tol_y)
+
+
+def hips_in_frame(landmarks: np.ndarray, width: int, height: int) -> bool:
+    """Do both hips lie in the picture? Without them a whole-body garment (a dress against a top and
+    a skirt) cannot be told: the picture stops above the waist. Only where the points lie counts:
+    near the picture's bottom edge the landmark model's presence score for hips that are there
+    drops to 0.0-0.6, while on a photo cut at the chest it places them below the edge."""
+    return bool(in_picture(landmarks, width, height)[[P.LEFT_HIP, P.RIGHT_HIP]].all())
 
 
 def body_unit(landmarks: np.ndarray, ok: np.ndarray) -> float | None:
