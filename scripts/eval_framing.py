@@ -12,6 +12,8 @@ frame is cut where its own pose says (T: torso length, shoulder line to hip line
 Each cut goes through `read_pose` and `classify` as an upload would. The script prints, per
 framing, how often each region is reported, which of those should not be (the picture does not
 hold it), and the accuracy of the labels read, against the by-eye labels.
+Last, the pictures with no one in them: the clothing product photos of the split
+(`datasets.product_photos`), and how often a person (and which region) is reported there.
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ def reported(rgb: np.ndarray) -> dict[str, str | bool | None]:
     """What an upload of this picture reports: person, a label per region, whether a head box."""
     pose = read_pose(rgb)
     reading = classify(rgb, pose)
-    out: dict[str, str | bool | None] = {"person": reading.person,
-                                         "head": reading.person and pose.boxes.get("head") is not None}
+    # A photo of the legs only (reading.legs_only) reports its lower garment alone: no head.
+    out: dict[str, str | bool | None] = {"person": reading.person, "head": reading.person and not reading.legs_only
+                                         and pose.boxes.get("head") is not None}
     for region in ("upper", "lower", "whole", "gender"):
         value = getattr(reading, region)
         out[region] = None if value is None else value.label
@@ -86,6 +89,18 @@ def main() -> None:
             right = sum(t == g for t, g in scored)
             cells.append(f"{region} {right}/{len(scored)}" + (f" {right / len(scored):.1%}" if scored else ""))
         print(f"{name:12} " + "   ".join(cells))
+    # Cut below the hips, a dress shows its skirt: a lower garment read there should be "skirt".
+    for name in ("hips down", "thighs down"):
+        read = [got["lower"] for truth, got in results[name] if truth.whole == "dress" and got["lower"]]
+        print(f"{name:12} dresses read as a skirt: {read.count('skirt')}/{len(read)} "
+              f"(of {sum(truth.whole == 'dress' for truth, _ in results[name])} dresses)")
+
+    products = datasets.product_photos(args.split)[: args.limit]
+    seen = [reported(load_image(path)) for path in tqdm(products, desc="product photos", unit="photo")]
+    print(f"\nclothing {args.split}: {len(seen)} product photos, no one in them; share reporting")
+    print(f"{'person':>7} " + " ".join(f"{r:>9}" for r in REPORTED))
+    print(f"{sum(got['person'] for got in seen) / len(seen):7.1%} "
+          + " ".join(f"{sum(bool(got[r]) for got in seen) / len(seen):9.1%}" for r in REPORTED))
 
 
 if __name__ == "__main__":

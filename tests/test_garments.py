@@ -92,18 +92,19 @@ def test_the_model_fingerprint_is_its_file_and_goes_into_the_reading():
 def test_the_shipped_model_has_its_upper_body_check_which_tells_legs_from_an_upper_body():
     """torso_check.json is fitted for the committed garment model (training/fit_torso_check.py;
     rebuilding the model means fitting it again). A person's upper-body and whole-body crops pass
-    it; the same photo's legs, as a skeleton made up in them would crop both, do not."""
+    it; the same photo's legs, as a skeleton made up in them would crop both, do not, and its legs
+    check (GarmentModel.shows_legs) finds them legs."""
     model = garment_model()
     assert model.upper_body_check is not None, "torso_check.json is not fitted for garments_int8.tflite"
     for name in ("ccp_1006", "ccp_1065"):
         person = crops(name)
         legs = model.read(person["lower"], "upper")
         assert model.shows_upper_body(model.read(person["upper"], "upper"), model.read(person["whole"], "whole")), name
-        assert not model.shows_upper_body(legs, legs), name
+        assert not model.shows_upper_body(legs, legs) and model.shows_legs(legs, legs), name
 
 
 def test_an_upper_body_check_fitted_for_another_model_is_not_used(tmp_path):
-    from lookmatch.garments import UpperBodyCheck, load_upper_body_check
+    from lookmatch.garments import LinearCheck, UpperBodyCheck, load_upper_body_check
 
     check = UpperBodyCheck(garment_model="0123456789abcdef", threshold=0.5, bias=0.0, weights=[1.0, -1.0, 0.0, 0.0])
     path = tmp_path / "torso_check.json"
@@ -112,6 +113,11 @@ def test_an_upper_body_check_fitted_for_another_model_is_not_used(tmp_path):
     assert load_upper_body_check("fedcba9876543210", path) is None
     assert load_upper_body_check("0123456789abcdef", tmp_path / "absent.json") is None
     assert check.shows_upper_body([1.0, 0.0], [0.0, 1.0]) and not check.shows_upper_body([0.0, 1.0], [1.0, 0.0])
+    assert not check.shows_legs([0.0, 1.0], [1.0, 0.0])  # no legs check: a made-up skeleton is nobody
+    with_legs = check.model_copy(update={"legs": LinearCheck(threshold=0.5, bias=0.0, weights=[0.0, 1.0, 1.0, 0.0])})
+    path.write_text(with_legs.model_dump_json())
+    assert load_upper_body_check("0123456789abcdef", path) == with_legs
+    assert with_legs.shows_legs([0.0, 1.0], [1.0, 0.0]) and not with_legs.shows_legs([1.0, 0.0], [0.0, 1.0])
 
 
 @needs_model

@@ -294,6 +294,47 @@ def test_a_person_classify_finds_made_up_ends_as_no_person_with_a_picture_withou
     assert record["predictions"]["person"] is False and record["annotated_key"] == "derived/legs/annotated.jpg"
 
 
+def test_a_photo_of_the_legs_only_ends_done_with_the_lower_garment_alone():
+    """Classify can read a made-up skeleton's whole-body box as legs (pipeline.read_legs_only):
+    the picture is redrawn with that box as the lower body and no skeleton, and the lower garment
+    is recommended for, with no gender to go by (items of every gender)."""
+    from lookmatch.garments import GarmentReading
+    from lookmatch.pipeline import Reading
+    from lookmatch.regions import Box
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 60), "white").save(buffer, format="JPEG")
+    whole = Box(x0=2, y0=3, x1=38, y1=58)
+    pose = PoseReading(person=True, people_count=1, width=40, height=60,
+                       boxes={"upper": Box(x0=1, y0=1, x1=9, y1=9), "whole": whole},
+                       landmarks=[[5.0, 5.0, 0.9, 0.9]] * 33, score=0.6)
+    store = MemoryStore({"uploads/legs.jpg": buffer.getvalue(), "derived/legs/pose.json": pose.model_dump_json().encode()})
+    jeans = GarmentReading(label="jeans", score=0.9, embedding=[1.0, 0.0], colour=Colour(name="blue", hex="#2a4a7a"))
+    drawn = []
+    out = stages.run_classify_stage("legs", "uploads/legs.jpg", "derived/legs/pose.json", store,
+                                    classify=lambda rgb, p: Reading(person=True, people_count=1, legs_only=True,
+                                                                    lower=jeans, garment_model="fp"),
+                                    annotate=lambda rgb, p, labels=None: drawn.append((p, labels)) or rgb)
+    [(picture, labels)] = drawn
+    assert picture.landmarks == [] and picture.boxes["upper"] is None and picture.boxes["lower"] == whole
+    assert labels == {"lower": "jeans 0.90"}
+
+    asked = []
+    item = InventoryItem(sku="J1", name="J1", category="jeans", gender="male", price="49.99", currency="EUR", stock=3,
+                         image_key="inventory/J1.jpg", embedding=[1.0, 0.0], colour=Colour(name="blue", hex="#2a4a7a"),
+                         embedding_model="fp")
+    results = MemoryResults()
+    done = stages.run_recommend_stage("legs", "uploads/legs.jpg", out["reading_key"], store, results,
+                                      inventory=SimpleNamespace(in_stock=lambda gender, category: asked.append(
+                                          (gender, category)) or [item]),
+                                      annotated_key="derived/legs/annotated.jpg")
+    assert asked == [(None, "jeans")] and done["status"] == "DONE" and done["recommended"] == 1
+    record = results["legs"]
+    assert record["predictions"] == {"image": "legs.jpg", "person": True, "gender": None, "upper": None,
+                                     "lower": {"label": "jeans", "score": 0.9}, "whole": None}
+    assert [r["sku"] for r in record["recommendations"]["lower"]] == ["J1"]
+
+
 class NobodyDressed:
     """A Reading with no garment and no gender."""
 

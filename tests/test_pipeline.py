@@ -3,7 +3,9 @@ import json
 
 
 from lookmatch.cli import main
+from lookmatch.config import REPO_ROOT
 from lookmatch.contract import GARMENT_LABELS, GENDERS
+from lookmatch.garments import garment_model
 from lookmatch.pipeline import Reading, classify
 
 
@@ -75,35 +77,63 @@ def test_nobody_gives_person_false(sample_readings):
         "whole": None, "error": None}
 
 
-def test_a_photo_of_the_legs_only_finds_nobody_and_the_top_half_has_no_lower_or_whole_garment(sample_photos):
+def test_a_photo_of_the_legs_only_reads_the_lower_garment_alone_and_the_top_half_no_lower_or_whole(sample_photos):
     """Cut below the hips, these samples make BlazePose squeeze a whole skeleton, head and all,
     into the legs; the upper-body check (GarmentModel.shows_upper_body) finds its "upper body" is
-    legs, and the answer is nobody, not a made-up head, top and gender. Cut above the hips, every
-    sample keeps its upper garment and reports no lower one, and no whole-body garment when the
-    cut is above the hips themselves (chest up)."""
+    legs. The answer is the lower garment read in its whole-body box when it is sure
+    (pipeline.read_legs_only), else nobody: never a made-up head, top, gender or whole-body garment.
+    Cut above the hips, every sample keeps its upper garment and reports no lower one, and no
+    whole-body garment when the cut is above the hips themselves (chest up)."""
     import numpy as np
 
     from lookmatch.evaluation import framed
     from lookmatch.images import load_image
     from lookmatch.pipeline import read_pose
 
-    made_up = {"ccp_1006": "hips down", "ccp_1012": "thighs down", "ccp_1014": "thighs down",
-               "ccp_1065": "thighs down"}
+    # sample: (cut, what the legs answer reads; None: nobody). The skeleton made up in ccp_1006
+    # (a long dress) lies upside down: read_pose turned the photo by it, and its "legs" box holds
+    # the shoes, read as trousers. A wrong answer (README, "The legs answer"), pinned here so that
+    # a change to it is seen.
+    made_up = {"ccp_1006": ("hips down", "pants"), "ccp_1012": ("thighs down", "skirt"),
+               "ccp_1014": ("thighs down", None), "ccp_1065": ("thighs down", "jeans")}
     for path in sample_photos:
         rgb = load_image(path)
         landmarks = np.array(read_pose(rgb).landmarks)
         if path.stem in made_up:
-            legs = framed(rgb, landmarks, made_up[path.stem])
+            framing, lower = made_up[path.stem]
+            legs = framed(rgb, landmarks, framing)
             pose = read_pose(legs)
             assert pose.person and pose.boxes["upper"] is not None, f"{path.stem}: no made-up skeleton to catch"
-            assert classify(legs, pose).person is False, path.stem
+            reading = classify(legs, pose)
+            assert [reading.gender, reading.upper, reading.whole] == [None] * 3, path.stem
+            assert reading.person is (lower is not None) and reading.legs_only is reading.person, path.stem
+            assert (reading.lower and reading.lower.label) == lower, path.stem
         for framing in ("chest up", "waist up"):
             top = framed(rgb, landmarks, framing)
             reading = classify(top, read_pose(top))
             assert reading.person and reading.upper is not None and reading.lower is None, (path.stem, framing)
             # Cut above the hips, dress or separates is not in the picture; cut below them, it is.
             assert (reading.whole is None) == (framing == "chest up"), (path.stem, framing)
-            assert reading.gender is not None, (path.stem, framing)  # the whole-body box still reads it
+            assert reading.gender is not None and not reading.legs_only, (path.stem, framing)
+
+
+def test_a_product_photo_with_a_skeleton_in_it_is_nobody():
+    """BlazePose finds a skeleton in some product photos (demo catalog). Their crops show neither
+    an upper body nor legs (GarmentModel.shows_legs), so the answer is nobody, not a garment read
+    off a made-up person."""
+    from lookmatch.garments import GarmentModel
+    from lookmatch.images import load_image
+    from lookmatch.pipeline import read_pose
+
+    model = garment_model()
+    unchecked = GarmentModel(upper_body_check=False)
+    for name in ("LM-DR-006", "LM-OW-012", "LM-PA-024", "LM-SO-013"):
+        rgb = load_image(REPO_ROOT / "samples" / "catalog" / "images" / f"{name}.jpg")
+        pose = read_pose(rgb)
+        assert pose.person, f"{name}: no skeleton found"
+        crops = classify(rgb, pose, unchecked)
+        assert not model.shows_upper_body(crops.upper, crops.whole) and not model.shows_legs(crops.upper, crops.whole), name
+        assert classify(rgb, pose).person is False, name
 
 
 def test_predict_command_writes_one_contract_line_per_photo_and_goes_past_bad_files(

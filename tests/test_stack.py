@@ -232,22 +232,38 @@ def test_nobody_in_the_photo_is_no_person_not_a_failure(stack, functions):
 
 
 @pytest.mark.skipif(not REAL_CLASSIFY, reason="needs the real garment model and its upper-body check")
-def test_a_photo_of_the_legs_only_is_no_person_through_the_workflow(stack, functions, sample_photos):
-    """BlazePose makes up a skeleton in the legs of this cut (Pose finds "someone"); Classify's
-    upper-body check finds it made up, and the record ends NO_PERSON with its message, no
-    recommendations, and an annotated picture without the skeleton."""
+@pytest.mark.parametrize("photo, lower", [("ccp_1065 thighs down", "jeans"), ("LM-PA-024", None)])
+def test_a_skeleton_without_an_upper_body_gives_the_lower_garment_alone_or_no_person(stack, functions, sample_photos,
+                                                                                   photo, lower):
+    """BlazePose makes up a skeleton in the legs of ccp_1065 cut below the thighs, and in a product
+    photo of trousers (demo catalog); Classify's upper-body check finds both made up. In the legs
+    the lower garment reads surely: the record is DONE with the jeans alone and items for them,
+    of any gender. The product photo shows no one: NO_PERSON, with its message and no
+    recommendations."""
     from lookmatch.evaluation import framed
     from lookmatch.images import load_image
 
-    rgb = load_image(next(p for p in sample_photos if p.name == "ccp_1065.jpg"))
-    legs = framed(rgb, np.array(pipeline.read_pose(rgb).landmarks), "thighs down")
-    photo_id = stack.upload(jpeg(legs), ".jpg")
+    if lower is None:
+        upload = (REPO_ROOT / "samples" / "catalog" / "images" / f"{photo}.jpg").read_bytes()
+    else:
+        rgb = load_image(next(p for p in sample_photos if p.stem == photo.split()[0]))
+        upload = jpeg(framed(rgb, np.array(pipeline.read_pose(rgb).landmarks), photo.split(" ", 1)[1]))
+    photo_id = stack.upload(upload, ".jpg")
     record = stack.wait(photo_id, timeout=90)
     pose = pipeline.PoseReading.model_validate_json(stack.get_bytes(f"derived/{photo_id}/pose.json"))
     assert pose.person, "the pose found nobody: no made-up skeleton to catch"
-    assert record["status"] == "NO_PERSON" and record["message"] == stages.NO_PERSON_MESSAGE
-    assert record["predictions"]["person"] is False
-    assert record["recommendations"] == {"upper": [], "lower": [], "whole": []}
+    predictions = record["predictions"]
+    assert [predictions[k] for k in ("gender", "upper", "whole")] == [None] * 3
+    if lower is None:
+        assert record["status"] == "NO_PERSON" and record["message"] == stages.NO_PERSON_MESSAGE
+        assert predictions["person"] is False and predictions["lower"] is None
+        assert record["recommendations"] == {"upper": [], "lower": [], "whole": []}
+    else:
+        assert record["status"] == "DONE" and predictions["person"] is True
+        assert predictions["lower"]["label"] == lower
+        recommended = record["recommendations"]
+        assert recommended["upper"] == recommended["whole"] == [] and recommended["lower"]
+        assert {item["category"] for item in recommended["lower"]} == {lower}
 
 
 @pytest.mark.parametrize("data, reason", [

@@ -17,10 +17,19 @@ shipped garment model with its check switched off:
 - made up (0): the crops of a skeleton found in ccp photos cut "hips down" and "thighs down", where
   the picture holds no upper body.
 Fitted on train photos (the two classes weighted equally); its threshold set on out-of-fold train
-scores to keep REAL_KEPT of the real examples; then scored on the val photos. Writes
+scores to keep REAL_KEPT of the real examples; then scored on the val photos.
+
+Its second part, the legs check (`UpperBodyCheck.legs`), asks of a skeleton without an upper body
+whether its crops are legs (the Classify stage then reads the lower garment in them) or no one at
+all. The same fit, on the same embeddings:
+- legs (1): the made-up skeletons above;
+- no one (0): the skeletons BlazePose finds in the clothing folder's product photos
+  (`datasets.product_photos`) that the upper-body check rejects.
+Its threshold keeps LEGS_KEPT of the legs, out of fold. Writes
 layers/models/torso_check.json with the garment model's fingerprint: the check applies to that
 model's embeddings only, so rebuilding the garment model means running this again
-(training/rebuild_garments.sh does). ~14 minutes to read the photos (cached in training/cache).
+(training/rebuild_garments.sh does). ~14 minutes to read the photos and ~6 for the product photos
+(cached in training/cache).
 """
 from __future__ import annotations
 
@@ -37,8 +46,8 @@ from tqdm import tqdm
 from lookmatch import datasets
 from lookmatch.config import model_dir
 from lookmatch.evaluation import FRAMINGS, can_be_framed, framed
-from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, UpperBodyCheck
-from lookmatch.images import load_image
+from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, LinearCheck, UpperBodyCheck
+from lookmatch.images import BadImage, load_image
 from lookmatch.pipeline import Reading, classify, read_file, read_pose
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -46,6 +55,7 @@ from eval_robustness import VARIANTS  # noqa: E402  (the upload copies the robus
 
 CACHE = Path(__file__).resolve().parent / "cache"
 REAL_KEPT = 0.995  # share of real upper bodies the threshold keeps (out-of-fold, train)
+LEGS_KEPT = 0.95  # share of the legs the legs check keeps (out-of-fold, train)
 L2 = 1.0  # ridge penalty of the logistic regression
 # --with-copies (tried, not shipped: model card): copies of each ccp photo as uploads can be, more
 # kinds of real people: small and soft, dark, turned without its EXIF tag (the made-up cuts are
@@ -123,6 +133,44 @@ def examples(split: str, garments: GarmentModel, with_copies: bool = False) -> d
     return out
 
 
+def no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
+    """Embeddings of the skeletons found in the clothing product photos of one split (all of them,
+    whatever the check says; `legs_check` keeps those it rejects)."""
+    cached = CACHE / f"no_one_{split}_{garments.fingerprint}.npz"
+    if cached.exists():
+        return dict(np.load(cached))
+    rows = []
+    for path in tqdm(datasets.product_photos(split), desc=f"clothing {split}", unit="photo"):
+        try:
+            reading = read_file(path, garments)
+        except (BadImage, OSError):
+            continue
+        if (got := crops_embeddings(reading)) is not None:
+            rows.append(got)
+    out = {key: np.array([r[key] for r in rows], np.float32).reshape(len(rows), -1) for key in ("upper", "whole")}
+    CACHE.mkdir(exist_ok=True)
+    np.savez(cached, **out)
+    return out
+
+
+def legs_check(train: dict[str, np.ndarray], no_one: dict[str, np.ndarray],
+               upper_body: UpperBodyCheck) -> tuple[LinearCheck, np.ndarray, np.ndarray]:
+    """The legs check, fitted on the train examples the upper-body check rejects (the only ones it
+    will be asked about): made-up skeletons (legs, 1) against skeletons in product photos (no
+    one, 0). Also returns its out-of-fold scores and labels."""
+    def rejected(x: np.ndarray) -> np.ndarray:
+        return x[[not upper_body.passes(v) for v in x]]
+
+    legs, others = rejected(features(train)[train["y"] == 0]), rejected(features(no_one))
+    x = np.vstack([legs, others])
+    y = np.r_[np.ones(len(legs)), np.zeros(len(others))]
+    out_of_fold = out_of_fold_scores(x, y)
+    threshold = float(np.quantile(out_of_fold[y == 1], 1 - LEGS_KEPT))
+    w, b = fit_logistic(x, y)
+    return (LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]),
+            out_of_fold, y)
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:
     """Ridge logistic regression by Newton's method, the two classes weighted equally."""
     weight = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
@@ -176,6 +224,15 @@ def main() -> None:
     report("val", x_val @ w + b, val, threshold)
     check = UpperBodyCheck(garment_model=garments.fingerprint, threshold=round(threshold, 6), bias=round(b, 6),
                            weights=[round(float(v), 6) for v in w])
+    legs, out_of_fold, y = legs_check(train, no_one_examples("train", garments), check)
+    print(f"legs check: of the skeletons without an upper body, judged legs (score >= {legs.threshold:.3f})")
+    print(f"  train, out of fold: legs {np.mean(out_of_fold[y == 1] >= legs.threshold):6.1%} of {int(y.sum())}, "
+          f"no one {np.mean(out_of_fold[y == 0] >= legs.threshold):6.1%} of {int((1 - y).sum())}")
+    val_no_one = features(no_one_examples("val", garments))
+    rejected = [x[[not check.passes(v) for v in x]] for x in (x_val[val["y"] == 0], val_no_one)]
+    for name, x in zip(("legs", "no one"), rejected):
+        print(f"  val: {name} {np.mean([legs.passes(v) for v in x]):6.1%} of {len(x)}")
+    check = check.model_copy(update={"legs": legs})
     args.out.write_text(check.model_dump_json(indent=1) + "\n")
     print(f"wrote {args.out} ({time.time() - start:.0f} s)")
 

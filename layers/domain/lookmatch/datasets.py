@@ -269,3 +269,15 @@ def load(dataset: str, split: str | None = None, root: Path | None = None,
         if split is None or assigned[group] == split:
             out.append(Truth(dataset, key, path, group, assigned[group], **labels))
     return out
+
+
+def product_photos(split: str, root: Path | None = None) -> list[Path]:
+    """Every clothing product photo (whatever its label: garments flat or hanging, shoes, hats, a
+    model cut at the neck) whose sender falls in the split by `hash_split`, the rule the split
+    files were made with: pictures with no one in them, for checking that none is reported."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    folder = Path(root or data_dir()) / "clothing"
+    with open(folder / "images.csv", newline="") as f:
+        return [folder / "images" / f"{rec['image']}.jpg" for rec in csv.DictReader(f)
+                if hash_split("clothing", rec["sender_id"]) == split]

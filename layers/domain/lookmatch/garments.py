@@ -29,21 +29,36 @@ EMBEDDING_SIZE = 128
 HEAD_CLASSES: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
 
 
-class UpperBodyCheck(BaseModel):
-    """Is the person's upper body in the picture? BlazePose makes up a whole skeleton in a photo
-    of the legs only; its "upper body" and "whole body" crops are then crops of legs. A logistic
-    regression on the garment model's embeddings of the two crops, fitted for one garment model
-    (`garment_model`, its fingerprint) by training/fit_torso_check.py; card:
-    layers/models/garments.md ("The upper-body check")."""
+class LinearCheck(BaseModel):
+    """A logistic regression's decision: weights . x + bias >= threshold."""
 
     model_config = ConfigDict(frozen=True)
-    garment_model: str
     threshold: float
     bias: float
-    weights: list[float]  # upper-body crop's embedding, then the whole-body crop's
+    weights: list[float]
+
+    def passes(self, x: np.ndarray) -> bool:
+        return float(np.dot(self.weights, x)) + self.bias >= self.threshold
+
+
+class UpperBodyCheck(LinearCheck):
+    """Is the person's upper body in the picture? BlazePose makes up a whole skeleton in a photo
+    of the legs only; its "upper body" and "whole body" crops are then crops of legs. A logistic
+    regression on the garment model's embeddings of the two crops (`weights`: the upper-body
+    crop's embedding, then the whole-body crop's), fitted for one garment model (`garment_model`,
+    its fingerprint) by training/fit_torso_check.py; card: layers/models/garments.md ("The
+    upper-body check").
+    `legs`, on the same embeddings, asks of a skeleton without an upper body: are its crops legs
+    (worth reading the lower garment from), or no one at all (a product photo, an object)?"""
+
+    garment_model: str
+    legs: LinearCheck | None = None
 
     def shows_upper_body(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
-        return float(np.dot(self.weights, np.concatenate([upper, whole]))) + self.bias >= self.threshold
+        return self.passes(np.concatenate([upper, whole]))
+
+    def shows_legs(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
+        return self.legs is not None and self.legs.passes(np.concatenate([upper, whole]))
 
 
 def load_upper_body_check(fingerprint: str, path: Path | None = None) -> UpperBodyCheck | None:
@@ -109,6 +124,11 @@ class GarmentModel:
         """Do the upper-body and whole-body readings of one person show an upper body (True when
         the model has no check)?"""
         return self.upper_body_check is None or self.upper_body_check.shows_upper_body(upper.embedding, whole.embedding)
+
+    def shows_legs(self, upper: GarmentReading, whole: GarmentReading) -> bool:
+        """Of readings without an upper body: are the crops legs, not no one at all (False when the
+        model has no check)?"""
+        return self.upper_body_check is not None and self.upper_body_check.shows_legs(upper.embedding, whole.embedding)
 
     def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """All heads for one crop: class probabilities per head, and the unit-length embedding."""

@@ -153,6 +153,8 @@ class Reading(BaseModel):
     """What the Classify stage read off the main person; round-trips through JSON (reading.json).
 
     Each garment region is None when the pose found no box for it (not in the picture).
+    legs_only: the photo shows the legs only (`read_legs_only`): the lower garment was read in the
+    pose's whole-body box, and nothing else is in the picture.
     garment_model: the fingerprint of the garment model that made the embeddings
     (GarmentModel.fingerprint).
     """
@@ -164,6 +166,7 @@ class Reading(BaseModel):
     lower: GarmentReading | None = None
     whole: GarmentReading | None = None
     garment_model: str | None = None
+    legs_only: bool = False  # a photo of the legs only: the lower garment read in the whole-body box
 
     def prediction(self, image: str) -> Prediction:
         """The label contract of DESIGN.md (no embeddings, colours or sources)."""
@@ -176,8 +179,8 @@ class Reading(BaseModel):
 
 def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None = None,
              gender: GenderModel | None = None) -> Reading:
-    """Gender and garments of the main person found by `read_pose` in the same photo; nobody
-    (person False) when the crops show no upper body (GarmentModel.shows_upper_body); no
+    """Gender and garments of the main person found by `read_pose` in the same photo; the lower
+    garment alone, or nobody (person False), when the crops show no upper body (`read_legs_only`); no
     whole-body garment when the picture stops above the hips (regions.hips_in_frame).
 
     `rgb` is the picture the pose was read on, or a larger decode of the same photo
@@ -202,9 +205,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
             part = colour_part(landmarks, width, height, boxes[region], region)
             readings[region] = garments.read(crops[region], region, part)
     if "upper" in readings and not garments.shows_upper_body(readings["upper"], readings["whole"]):
-        # A skeleton made up in a photo of the legs only: its head, upper body and gender are not
-        # in the picture, and its hips are guesses. Nobody, as for a photo with no one in it.
-        return Reading(person=False, people_count=0)
+        return read_legs_only(crops["whole"], readings["upper"], readings["whole"], pose.people_count, garments)
     if "whole" in readings and not hips_in_frame(landmarks, width, height):
         # A picture cut above the hips: the whole-body box still gives the body-based gender, but
         # whether the person wears a dress or a top and a skirt is not in it.
@@ -214,6 +215,27 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),
                                                              source=sex.source),
                    **readings)
+
+
+# The lower garment read in a photo of the legs only is kept when its model score reaches this
+# (ccp val photos cut below the hips read 96% right at it, 87% with no bar; model card).
+LEGS_MIN_SCORE = 0.7
+
+
+def read_legs_only(legs_rgb: np.ndarray, upper: GarmentReading, whole: GarmentReading, people_count: int,
+                   garments: GarmentModel) -> Reading:
+    """The reading of a skeleton BlazePose made up in a photo of the legs only (its crops show no
+    upper body): its head, upper body and gender are not in the picture and its joints are
+    guesses, but its whole-body box holds the legs. When the crops are legs, not no one at all
+    (GarmentModel.shows_legs), and the lower garment read in that box is sure enough
+    (LEGS_MIN_SCORE), that garment alone (`Reading.legs_only`); otherwise nobody, as for a photo
+    with no one in it."""
+    if garments.shows_legs(upper, whole):
+        lower = garments.read(legs_rgb, "lower")
+        if lower.score >= LEGS_MIN_SCORE:
+            return Reading(person=True, people_count=people_count, legs_only=True, lower=lower,
+                           garment_model=garments.fingerprint)
+    return Reading(person=False, people_count=0)
 
 
 def read_file(path: str | Path, garments: GarmentModel | None = None) -> Reading:

@@ -156,6 +156,9 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
         labels["head"] = f"{reading.gender.label} {reading.gender.score:.2f}"
     if not reading.person:  # the pose's person was made up (a photo of the legs only): no skeleton
         pose = pose.model_copy(update={"person": False, "landmarks": [], "boxes": dict.fromkeys(pose.boxes)})
+    elif getattr(reading, "legs_only", False):  # made up too, but its whole-body box holds the legs read
+        boxes = dict.fromkeys(pose.boxes) | {"lower": pose.boxes.get("whole")}
+        pose = pose.model_copy(update={"landmarks": [], "boxes": boxes})
     store.put_bytes(derived_key(photo_id, "annotated.jpg"), encode_jpeg(annotate(rgb, pose, labels)), "image/jpeg")
     return {"reading_key": reading_key}
 
