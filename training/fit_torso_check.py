@@ -153,15 +153,18 @@ def no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]
     return out
 
 
+def rejected_by(check: UpperBodyCheck, x: np.ndarray) -> np.ndarray:
+    """The rows of `x` (features) that the upper-body check finds no upper body in."""
+    return x[[not check.passes(v) for v in x]]
+
+
 def legs_check(train: dict[str, np.ndarray], no_one: dict[str, np.ndarray],
                upper_body: UpperBodyCheck) -> tuple[LinearCheck, np.ndarray, np.ndarray]:
     """The legs check, fitted on the train examples the upper-body check rejects (the only ones it
     will be asked about): made-up skeletons (legs, 1) against skeletons in product photos (no
     one, 0). Also returns its out-of-fold scores and labels."""
-    def rejected(x: np.ndarray) -> np.ndarray:
-        return x[[not upper_body.passes(v) for v in x]]
-
-    legs, others = rejected(features(train)[train["y"] == 0]), rejected(features(no_one))
+    legs = rejected_by(upper_body, features(train)[train["y"] == 0])
+    others = rejected_by(upper_body, features(no_one))
     x = np.vstack([legs, others])
     y = np.r_[np.ones(len(legs)), np.zeros(len(others))]
     out_of_fold = out_of_fold_scores(x, y)
@@ -229,8 +232,8 @@ def main() -> None:
     print(f"  train, out of fold: legs {np.mean(out_of_fold[y == 1] >= legs.threshold):6.1%} of {int(y.sum())}, "
           f"no one {np.mean(out_of_fold[y == 0] >= legs.threshold):6.1%} of {int((1 - y).sum())}")
     val_no_one = features(no_one_examples("val", garments))
-    rejected = [x[[not check.passes(v) for v in x]] for x in (x_val[val["y"] == 0], val_no_one)]
-    for name, x in zip(("legs", "no one"), rejected):
+    for name, x in (("legs", x_val[val["y"] == 0]), ("no one", val_no_one)):
+        x = rejected_by(check, x)
         print(f"  val: {name} {np.mean([legs.passes(v) for v in x]):6.1%} of {len(x)}")
     check = check.model_copy(update={"legs": legs})
     args.out.write_text(check.model_dump_json(indent=1) + "\n")

@@ -218,7 +218,8 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
 
 
 # The lower garment read in a photo of the legs only is kept when its model score reaches this
-# (ccp val photos cut below the hips read 96% right at it, 87% with no bar; model card).
+# (chosen on a val study: ccp val photos cut below the hips read 96% right at it, 87% with no bar;
+# model card, "The legs check").
 LEGS_MIN_SCORE = 0.7
 
 
