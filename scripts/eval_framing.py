@@ -43,6 +43,11 @@ def reported(rgb: np.ndarray) -> dict[str, str | bool | None]:
     return out
 
 
+def share(seen: list[dict], key: str) -> float:
+    """The share of `reported` results that report `key` (a person, a region)."""
+    return sum(bool(got[key]) for got in seen) / len(seen)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=("test", "val"), help="which held-out ccp photos")
@@ -66,13 +71,9 @@ def main() -> None:
     print("share of photos reporting each region; * = the cut does not hold it (should be 0%)")
     print(f"{'framing':12} {'person':>7} " + " ".join(f"{r:>9}" for r in REPORTED))
     for name, pairs in results.items():
-        absent = FRAMINGS[name][1]
-        n = len(pairs)
-        cells = []
-        for region in REPORTED:
-            share = sum(bool(got[region]) for _, got in pairs) / n
-            cells.append(f"{share:8.1%}" + ("*" if region in absent else " "))
-        print(f"{name:12} {sum(got['person'] for _, got in pairs) / n:7.1%} " + " ".join(cells))
+        seen = [got for _, got in pairs]
+        cells = [f"{share(seen, region):8.1%}" + ("*" if region in FRAMINGS[name][1] else " ") for region in REPORTED]
+        print(f"{name:12} {share(seen, 'person'):7.1%} " + " ".join(cells))
     print("\nregions reported that the cut does not hold: photos, share (95% interval)")
     for name, pairs in results.items():
         for region in sorted(FRAMINGS[name][1]):
@@ -99,8 +100,7 @@ def main() -> None:
     seen = [reported(load_image(path)) for path in tqdm(products, desc="product photos", unit="photo")]
     print(f"\nclothing {args.split}: {len(seen)} product photos, no one in them; share reporting")
     print(f"{'person':>7} " + " ".join(f"{r:>9}" for r in REPORTED))
-    print(f"{sum(got['person'] for got in seen) / len(seen):7.1%} "
-          + " ".join(f"{sum(bool(got[r]) for got in seen) / len(seen):9.1%}" for r in REPORTED))
+    print(f"{share(seen, 'person'):7.1%} " + " ".join(f"{share(seen, r):9.1%}" for r in REPORTED))
 
 
 if __name__ == "__main__":

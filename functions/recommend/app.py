@@ -1,5 +1,5 @@
 """Recommend stage: in-stock items matching the reading -> the DONE Results record (NO_PERSON when
-Classify found the pose's person made up: a photo of the legs only)."""
+Classify found the pose's person made up and no legs to read in it)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser

@@ -187,7 +187,6 @@ FRAMINGS: dict[str, tuple[Callable[[float, float, float], tuple[float | None, fl
     "hips down": (lambda s, h, k: (h - 0.1 * (h - s), None), frozenset({"head", "upper", "gender"})),
     "thighs down": (lambda s, h, k: ((h + k) / 2, None), frozenset({"head", "upper", "whole", "gender"})),
 }
-SHOULDERS, HIPS, KNEES = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER], [P.LEFT_HIP, P.RIGHT_HIP], [P.LEFT_KNEE, P.RIGHT_KNEE]
 
 
 def can_be_framed(pose) -> bool:
@@ -196,14 +195,14 @@ def can_be_framed(pose) -> bool:
     if not pose.person or pose.turns:
         return False
     ok = in_frame(np.array(pose.landmarks), pose.width, pose.height)
-    return bool(ok[SHOULDERS + HIPS].all() and ok[KNEES].any())
+    return bool(ok[P.SHOULDERS + P.HIPS].all() and ok[P.KNEES].any())
 
 
 def framed(rgb: np.ndarray, landmarks: np.ndarray, framing: str) -> np.ndarray:
     """The rows of `rgb` a FRAMINGS cut keeps, placed by the photo's own landmarks ((33, >=2)
     pixels; shoulders, hips and knees must be in frame)."""
     y = np.asarray(landmarks, dtype=float)[:, 1]
-    lines = float(y[SHOULDERS].mean()), float(y[HIPS].mean()), float(y[KNEES].max())
+    lines = float(y[P.SHOULDERS].mean()), float(y[P.HIPS].mean()), float(y[P.KNEES].max())
     top, bottom = FRAMINGS[framing][0](*lines)
     height = rgb.shape[0]
     rows = slice(round(max(top or 0.0, 0.0)), round(min(height if bottom is None else bottom, height)))

@@ -191,9 +191,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
     if not pose.person:
         return Reading(person=False, people_count=0)
     garments = garments or garment_model()
-    rgb = brightened(rgb)
-    boxes = scaled_boxes(pose, rgb)
-    crops = {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := boxes.get(region)) is not None}
+    rgb, boxes, crops = garment_crops(rgb, pose)
     readings: dict[str, GarmentReading] = {}
     body_gender = None
     if "whole" in crops:  # one run gives the whole-body garment and the body-based gender
@@ -215,6 +213,14 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
                    gender=None if sex is None else GenderOut(label=sex.label, score=round(sex.score, 4),
                                                              source=sex.source),
                    **readings)
+
+
+def garment_crops(rgb: np.ndarray, pose: PoseReading) -> tuple[np.ndarray, dict[str, Box | None], dict[str, np.ndarray]]:
+    """What `classify` reads garments from: the picture (brightened when dark), the pose's boxes
+    scaled to it, and the crops of the garment regions that have a box."""
+    rgb = brightened(rgb)
+    boxes = scaled_boxes(pose, rgb)
+    return rgb, boxes, {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := boxes.get(region)) is not None}
 
 
 # The lower garment read in a photo of the legs only is kept when its model score reaches this
@@ -242,10 +248,14 @@ def read_legs_only(legs_rgb: np.ndarray, upper: GarmentReading, whole: GarmentRe
 def read_file(path: str | Path, garments: GarmentModel | None = None) -> Reading:
     """One photo file through pose and classify. Raises BadImage or OSError for a file that
     cannot be read as a photo."""
+    return classify(*read_file_pose(path), garments)
+
+
+def read_file_pose(path: str | Path) -> tuple[np.ndarray, PoseReading]:
+    """One photo file through pose: the picture to classify (`picture_to_classify`) and its pose."""
     rgb = load_image(path)
     pose = read_pose(rgb)
-    picture = picture_to_classify(rgb, pose, lambda side: load_image(path, max_side=side))
-    return classify(picture, pose, garments)
+    return picture_to_classify(rgb, pose, lambda side: load_image(path, max_side=side)), pose
 
 
 def predict_file(path: str | Path) -> Prediction:

@@ -31,6 +31,8 @@ LEFT_ANKLE, RIGHT_ANKLE = 27, 28
 LEFT_HEEL, RIGHT_HEEL = 29, 30
 LEFT_FOOT, RIGHT_FOOT = 31, 32
 NUM_LANDMARKS = 33
+# Both sides' points, as index lists for the (33, k) landmark arrays.
+SHOULDERS, HIPS, KNEES = [LEFT_SHOULDER, RIGHT_SHOULDER], [LEFT_HIP, RIGHT_HIP], [LEFT_KNEE, RIGHT_KNEE]
 MAX_REFINE = 3  # landmark re-runs on the model's own ROI when the detector's ROI is off
 REFINE_TOLERANCE = 0.05  # ROI centre shift or size change, as a share of its side
 DUPLICATE_IOU = 0.5  # landmark extents overlapping more than this are the same person

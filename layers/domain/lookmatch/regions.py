@@ -93,13 +93,13 @@ def hips_in_frame(landmarks: np.ndarray, width: int, height: int) -> bool:
     a skirt) cannot be told: the picture stops above the waist. Only where the points lie counts:
     near the picture's bottom edge the landmark model's presence score for hips that are there
     drops to 0.0-0.6, while on a photo cut at the chest it places them below the edge."""
-    return bool(in_picture(landmarks, width, height)[[P.LEFT_HIP, P.RIGHT_HIP]].all())
+    return bool(in_picture(landmarks, width, height)[P.HIPS].all())
 
 
 def body_unit(landmarks: np.ndarray, ok: np.ndarray) -> float | None:
     """The body's size unit in pixels (torso length, or 1.5 x shoulder width), None if unknown."""
     xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    shoulders, hips = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER], [P.LEFT_HIP, P.RIGHT_HIP]
+    shoulders, hips = P.SHOULDERS, P.HIPS
     if ok[shoulders].all() and ok[hips].all():
         torso = float(np.linalg.norm(xy[shoulders].mean(0) - xy[hips].mean(0)))
         width = float(np.linalg.norm(xy[shoulders[0]] - xy[shoulders[1]]))
@@ -119,7 +119,7 @@ def upright_turns(landmarks: np.ndarray, width: int, height: int) -> int:
     direction from mid-hip to mid-shoulder, to the nearest quarter. 0 when upright or when a
     shoulder or hip is not in frame (nothing to go by)."""
     ok = in_frame(landmarks, width, height)
-    shoulders, hips = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER], [P.LEFT_HIP, P.RIGHT_HIP]
+    shoulders, hips = P.SHOULDERS, P.HIPS
     if not (ok[shoulders].all() and ok[hips].all()):
         return 0
     xy = np.asarray(landmarks, dtype=np.float64)[:, :2]
@@ -155,9 +155,7 @@ def body_regions(landmarks: np.ndarray, width: int, height: int) -> dict[str, Bo
     if len(head_pts) >= 3:
         out["head"] = _head_box(head_pts, s, width, height)
 
-    shoulders = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER]
-    hips = [P.LEFT_HIP, P.RIGHT_HIP]
-    knees = [P.LEFT_KNEE, P.RIGHT_KNEE]
+    shoulders, hips, knees = P.SHOULDERS, P.HIPS, P.KNEES
     ankles = [P.LEFT_ANKLE, P.RIGHT_ANKLE]
     if ok[shoulders].all():
         arms = [P.LEFT_ELBOW, P.RIGHT_ELBOW]
@@ -258,7 +256,7 @@ def colour_part(landmarks: np.ndarray, width: int, height: int, box: Box, region
         return None
     xy = lm[:, :2] - (box.x0, box.y0)  # in the crop
     if region == "upper":
-        if not ok[[P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.LEFT_HIP, P.RIGHT_HIP]].all():
+        if not ok[P.SHOULDERS + P.HIPS].all():
             return None
         inward = xy.copy()
         for a, b in ((P.LEFT_SHOULDER, P.RIGHT_SHOULDER), (P.LEFT_HIP, P.RIGHT_HIP)):

@@ -123,7 +123,8 @@ def run_pose_stage(key: str, size: int | None, store: ObjectStore, results: Resu
 
 
 def record_no_person(photo_id: str, image_key: str, annotated_key: str | None, results: ResultsPort) -> None:
-    """The final NO_PERSON record: Pose found nobody, or Classify found the person made up."""
+    """The final NO_PERSON record: Pose found nobody, or Classify found the person made up and no
+    legs to read in it (pipeline.read_legs_only)."""
     from .contract import Prediction
 
     results.update(photo_id, status="NO_PERSON", stage="done", message=NO_PERSON_MESSAGE, people_count=0,
@@ -154,7 +155,7 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
               if (g := getattr(reading, region, None)) is not None}
     if getattr(reading, "gender", None) is not None:
         labels["head"] = f"{reading.gender.label} {reading.gender.score:.2f}"
-    if not reading.person:  # the pose's person was made up (a photo of the legs only): no skeleton
+    if not reading.person:  # the pose's person was made up (no upper body, no legs to read): no skeleton
         pose = pose.model_copy(update={"person": False, "landmarks": [], "boxes": dict.fromkeys(pose.boxes)})
     elif getattr(reading, "legs_only", False):  # made up too, but its whole-body box holds the legs read
         boxes = dict.fromkeys(pose.boxes) | {"lower": pose.boxes.get("whole")}
