@@ -37,6 +37,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -48,7 +49,7 @@ from lookmatch.config import model_dir
 from lookmatch.evaluation import FRAMINGS, can_be_framed, framed
 from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, LinearCheck, UpperBodyCheck
 from lookmatch.images import BadImage, load_image
-from lookmatch.pipeline import Reading, classify, read_file, read_pose
+from lookmatch.pipeline import PoseReading, garment_crops, read_file_pose, read_pose
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from eval_robustness import VARIANTS  # noqa: E402  (the upload copies the robustness figures use)
@@ -63,24 +64,35 @@ L2 = 1.0  # ridge penalty of the logistic regression
 REAL_COPIES = ("far away", "dark", "turned")
 
 
-def crops_embeddings(reading: Reading) -> dict[str, np.ndarray] | None:
-    """The embeddings of the upper-body and whole-body crops of a reading (None without them)."""
-    if reading.upper is None or reading.whole is None:
+def crops_embeddings(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel) -> dict[str, np.ndarray] | None:
+    """The embeddings of the upper-body and whole-body crops `classify` cuts from this picture and
+    pose, as its check reads them (None without both crops). Read from the crops, not from a
+    Reading: a Reading drops the whole-body garment of a picture cut above the hips."""
+    if not pose.person:
         return None
-    return {"upper": np.array(reading.upper.embedding, np.float32), "whole": np.array(reading.whole.embedding, np.float32)}
+    crops = garment_crops(rgb, pose)[2]
+    if "upper" not in crops or "whole" not in crops:
+        return None
+    return {region: np.array(garments.read(crops[region], region).embedding, np.float32) for region in ("upper", "whole")}
 
 
 def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
     """crops_embeddings of an upload of this picture (the working size: ccp photos are smaller)."""
-    return crops_embeddings(classify(rgb, read_pose(rgb), garments))
+    return crops_embeddings(rgb, read_pose(rgb), garments)
+
+
+def read_upload_file(path: Path, garments: GarmentModel) -> dict[str, np.ndarray] | None:
+    """crops_embeddings of a photo file read as an upload is (a person small in it is cropped from
+    a larger decode: pipeline.read_file_pose)."""
+    return crops_embeddings(*read_file_pose(path), garments)
 
 
 def read_copy(bgr: np.ndarray, copy: str, garments: GarmentModel, folder: Path) -> dict[str, np.ndarray] | None:
     """crops_embeddings of the photo changed as eval_robustness's VARIANTS[copy], saved as a JPEG
-    and read from the file as an upload is (a far-away copy is cropped from a larger decode)."""
+    and read from the file as an upload is."""
     path = folder / "copy.jpg"
     cv2.imwrite(str(path), VARIANTS[copy](bgr), [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return crops_embeddings(read_file(path, garments))
+    return read_upload_file(path, garments)
 
 
 def features(data: dict[str, np.ndarray]) -> np.ndarray:
@@ -96,7 +108,7 @@ def ccp_examples(path: Path, garments: GarmentModel, with_copies: bool, folder: 
     if not full.person:
         return []
     rows = []
-    if (got := read_upload(rgb, garments)) is not None:
+    if (got := crops_embeddings(rgb, full, garments)) is not None:  # the photo as an upload
         rows.append((got, 1, "ccp full"))
     if with_copies:
         bgr = cv2.imread(str(path))
@@ -114,11 +126,22 @@ def ccp_examples(path: Path, garments: GarmentModel, with_copies: bool, folder: 
     return rows
 
 
+def cached(name: str, make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """training/cache/NAME.npz, made by `make` the first time."""
+    path = CACHE / f"{name}.npz"
+    if not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        np.savez(path, **make())
+    return dict(np.load(path))
+
+
 def examples(split: str, garments: GarmentModel, with_copies: bool = False) -> dict[str, np.ndarray]:
-    """Embeddings, labels (1 real, 0 made up) and where each came from, for one split."""
-    cached = CACHE / f"torso_{split}_{garments.fingerprint}{'_copies' if with_copies else ''}.npz"
-    if cached.exists():
-        return dict(np.load(cached))
+    """Embeddings, labels (1 real, 0 made up) and where each came from, for one split (cached)."""
+    name = f"torso_{split}_{garments.fingerprint}{'_copies' if with_copies else ''}"
+    return cached(name, lambda: read_examples(split, garments, with_copies))
+
+
+def read_examples(split: str, garments: GarmentModel, with_copies: bool) -> dict[str, np.ndarray]:
     rows: list[tuple[dict, int, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}", unit="photo"):
@@ -127,30 +150,25 @@ def examples(split: str, garments: GarmentModel, with_copies: bool = False) -> d
         if (got := read_upload(load_image(truth.path), garments)) is not None:
             rows.append((got, 1, "peta full"))
     out = {key: np.array([r[0][key] for r in rows]) for key in rows[0][0]}
-    out |= {"y": np.array([r[1] for r in rows]), "source": np.array([r[2] for r in rows])}
-    CACHE.mkdir(exist_ok=True)
-    np.savez(cached, **out)
-    return out
+    return out | {"y": np.array([r[1] for r in rows]), "source": np.array([r[2] for r in rows])}
 
 
 def no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
     """Embeddings of the skeletons found in the clothing product photos of one split (all of them,
-    whatever the check says; `legs_check` keeps those it rejects)."""
-    cached = CACHE / f"no_one_{split}_{garments.fingerprint}.npz"
-    if cached.exists():
-        return dict(np.load(cached))
+    whatever the check says; `legs_check` keeps those it rejects; cached)."""
+    return cached(f"no_one_{split}_{garments.fingerprint}", lambda: read_no_one_examples(split, garments))
+
+
+def read_no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
     rows = []
     for path in tqdm(datasets.product_photos(split), desc=f"clothing {split}", unit="photo"):
         try:
-            reading = read_file(path, garments)
+            got = read_upload_file(path, garments)
         except (BadImage, OSError):
             continue
-        if (got := crops_embeddings(reading)) is not None:
+        if got is not None:
             rows.append(got)
-    out = {key: np.array([r[key] for r in rows], np.float32).reshape(len(rows), -1) for key in ("upper", "whole")}
-    CACHE.mkdir(exist_ok=True)
-    np.savez(cached, **out)
-    return out
+    return {key: np.array([r[key] for r in rows], np.float32).reshape(len(rows), -1) for key in ("upper", "whole")}
 
 
 def rejected_by(check: UpperBodyCheck, x: np.ndarray) -> np.ndarray:
