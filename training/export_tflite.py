@@ -28,7 +28,7 @@ HARDTANH = (torch.ops.aten.hardtanh.default, torch.ops.aten.hardtanh_.default)  
 # default and the shipped export: the range that minimises the rounding + clipping error over the
 # histogram, so rare large values are clipped), "minmax" (the full range seen) or "minmax-relu6"
 # (histogram, but the full range, at most 0..6, on the conv + ReLU6 outputs). Why the others exist:
-# the model card's "Runs 27-28 and the int8 observer".
+# layers/models/garments_experiments.md, "Runs 27-28 and the int8 observer".
 OBSERVERS = ("histogram", "minmax", "minmax-relu6")
 
 

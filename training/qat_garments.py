@@ -21,7 +21,7 @@ Steps:
 Test crops are never read here. Compare on val with
 `.venv/bin/python training/compare_on_val.py cache/NAME_float.tflite cache/NAME_int8.tflite cache/NAME_qat_int8.tflite`.
 Run: .venv-train/bin/python training/qat_garments.py [--name NAME] [--steps N]
-Tried on run 14 (400 and 800 steps), not shipped: the model card's "Runs 27-28 and the int8 observer".
+Tried on run 14 (400 and 800 steps), not shipped: layers/models/garments_experiments.md, "Runs 27-28 and the int8 observer".
 """
 from __future__ import annotations
 
