@@ -71,6 +71,8 @@ UNWEIGHTED = ("whole", "gender")
 # (run 1); left out, more pedestrians came out as "dress" (run 6, PETA test whole -3.8) and int8
 # lost 3.3 points to float on PETA's whole crops. A fifth keeps it as a prior on the look.
 WHOLE_WEIGHT = {"ccp": 1.0, "clothing": 1.0, "peta": 0.2}
+# PETA's crops in the upper and lower heads' losses (--peta-weight; run 14's recipe: 1.0)
+PETA_WEIGHT = 1.0
 # The weights are averaged over the last ~200 steps (about an epoch) for val and export: the raw
 # weights' val figures swung from one epoch to the next (run 6: whole accuracy by up to 14 points,
 # lower macro recall by up to 8.6).
@@ -360,6 +362,8 @@ def main():
                              "run's noise; the int8 calibration draw keeps SEED)")
     parser.add_argument("--export-only", action="store_true",
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
+    parser.add_argument("--peta-weight", type=float, default=PETA_WEIGHT, metavar="W",
+                        help="weight of PETA's crops in the upper and lower heads' losses")
     parser.add_argument("--cut", type=float, default=CUT,
                         help="share of the people's whole-body and lower crops cut short at the bottom in "
                              "training (photos framed from the knees up); 0: none")
@@ -408,6 +412,7 @@ def main():
     y_tr = {h: torch.from_numpy(ys_tr[h]) for h in HEADS}
     weights = {h: None if h in UNWEIGHTED else class_weights(ys_tr[h], n) for h, n in HEADS.items()}
     whole_weight = torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32)
+    peta_weight = torch.where(torch.from_numpy(data["dataset"][train] == "peta"), args.peta_weight, 1.0)
     people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
     # crops whose bottom a photo framed from the knees up cuts off: people's whole and lower boxes
     cuttable = torch.from_numpy(people & np.isin(data["region"][train], ("whole", "lower")))
@@ -478,8 +483,10 @@ def main():
                 loss = sum(args.parts_weight * t for t in terms if t is not None)
             for h in HEADS:
                 y = y_tr[h][idx]
-                # per-crop weight: PETA's whole labels count a fifth (WHOLE_WEIGHT), others 1
-                crop_weight = whole_weight[idx] if h == "whole" else torch.ones(len(idx))
+                # per-crop weight: PETA's whole labels count a fifth (WHOLE_WEIGHT), its upper and
+                # lower ones --peta-weight, others 1
+                crop_weight = (whole_weight[idx] if h == "whole" else peta_weight[idx] if h in ("upper", "lower")
+                               else torch.ones(len(idx)))
                 terms = [(y, share * crop_weight)]
                 if args.mixup:
                     terms.append((y[partner], (1 - share) * crop_weight[partner]))
