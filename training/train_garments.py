@@ -411,8 +411,11 @@ def main():
     ys_va = {h: data[f"y_{h}"][val] for h in HEADS}
     y_tr = {h: torch.from_numpy(ys_tr[h]) for h in HEADS}
     weights = {h: None if h in UNWEIGHTED else class_weights(ys_tr[h], n) for h, n in HEADS.items()}
-    whole_weight = torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32)
+    # per-crop weight in each head's loss: PETA's whole labels count a fifth (WHOLE_WEIGHT), its
+    # upper and lower ones --peta-weight, every other label 1
     peta_weight = torch.where(torch.from_numpy(data["dataset"][train] == "peta"), args.peta_weight, 1.0)
+    head_weight = {"whole": torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32),
+                   "upper": peta_weight, "lower": peta_weight, "gender": torch.ones(int(train.sum()))}
     people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
     # crops whose bottom a photo framed from the knees up cuts off: people's whole and lower boxes
     cuttable = torch.from_numpy(people & np.isin(data["region"][train], ("whole", "lower")))
@@ -483,10 +486,7 @@ def main():
                 loss = sum(args.parts_weight * t for t in terms if t is not None)
             for h in HEADS:
                 y = y_tr[h][idx]
-                # per-crop weight: PETA's whole labels count a fifth (WHOLE_WEIGHT), its upper and
-                # lower ones --peta-weight, others 1
-                crop_weight = (whole_weight[idx] if h == "whole" else peta_weight[idx] if h in ("upper", "lower")
-                               else torch.ones(len(idx)))
+                crop_weight = head_weight[h][idx]
                 terms = [(y, share * crop_weight)]
                 if args.mixup:
                     terms.append((y[partner], (1 - share) * crop_weight[partner]))
