@@ -123,9 +123,11 @@ def test_an_upper_body_check_fitted_for_another_model_is_not_used(tmp_path):
 @needs_model
 def test_whole_crop_gives_garment_and_body_gender_in_one_run():
     model = garment_model()
-    whole, gender = model.read_whole(crops("ccp_1006")["whole"])
+    crop = crops("ccp_1006")["whole"]
+    outputs = model.outputs(crop)
+    whole, gender = model.reading_from(outputs, crop, "whole"), model.gender_from(outputs)
     assert whole.label in WHOLE and gender.label in GENDERS
-    assert gender == model.body_gender(crops("ccp_1006")["whole"])
+    assert whole == model.read(crop, "whole") and gender == model.body_gender(crop)
 
 
 @needs_model
@@ -167,7 +169,7 @@ def test_a_skirt_colour_is_read_from_the_top_of_the_lower_crop():
     crop[:50] = (20, 20, 25)  # a black skirt over the top, bare legs below
     crop[50:, 24:36] = crop[50:, 44:56] = (224, 172, 140)
     outputs = {"embedding": np.ones(EMBEDDING_SIZE) / np.sqrt(EMBEDDING_SIZE)}
-    skirt = GarmentModel._reading({**outputs, "lower": softmax(np.array([0.0, 0.0, 0.0, 3.0]))}, crop, "lower")
-    pants = GarmentModel._reading({**outputs, "lower": softmax(np.array([3.0, 0.0, 0.0, 0.0]))}, crop, "lower")
+    skirt = GarmentModel.reading_from({**outputs, "lower": softmax(np.array([0.0, 0.0, 0.0, 3.0]))}, crop, "lower")
+    pants = GarmentModel.reading_from({**outputs, "lower": softmax(np.array([3.0, 0.0, 0.0, 0.0]))}, crop, "lower")
     assert (skirt.label, skirt.colour.name) == ("skirt", "black")
     assert (pants.label, pants.colour.name) == ("pants", "white")

@@ -145,24 +145,27 @@ class GarmentModel:
         in the crop's centre."""
         if region not in GARMENT_LABELS:
             raise ValueError(f"unknown region {region!r}; expected one of {tuple(GARMENT_LABELS)}")
-        return self._reading(self.outputs(crop_rgb), crop_rgb, region, colour_part)
-
-    def read_whole(self, whole_rgb: np.ndarray) -> tuple[GarmentReading, Labelled]:
-        """The whole-body garment and the body-based gender from one run on the whole-body crop."""
-        out = self.outputs(whole_rgb)
-        return self._reading(out, whole_rgb, "whole"), _labelled(out["gender"], GENDERS)
+        return self.reading_from(self.outputs(crop_rgb), crop_rgb, region, colour_part)
 
     def body_gender(self, whole_rgb: np.ndarray) -> Labelled:
         """Gender from the whole-body crop (the fallback when no face is found: less sure than a face)."""
-        return _labelled(self.outputs(whole_rgb)["gender"], GENDERS)
+        return self.gender_from(self.outputs(whole_rgb))
 
     def embed(self, rgb: np.ndarray) -> np.ndarray:
         """L2-normalised embedding of any garment picture (inventory product photos, crops)."""
         return self.outputs(rgb)["embedding"]
 
     @staticmethod
-    def _reading(out: dict[str, np.ndarray], rgb: np.ndarray, region: str,
-                 colour_part: np.ndarray | None = None) -> GarmentReading:
+    def gender_from(out: dict[str, np.ndarray]) -> Labelled:
+        """The body-based gender in a whole-body crop's `outputs`."""
+        return _labelled(out["gender"], GENDERS)
+
+    @staticmethod
+    def reading_from(out: dict[str, np.ndarray], rgb: np.ndarray, region: str,
+                     colour_part: np.ndarray | None = None) -> GarmentReading:
+        """The garment of `region` in the `outputs` of the crop `rgb` (as `read`): one run of the
+        model serves every head of a crop, e.g. the whole-body crop's whole-body garment, body-based
+        gender and, in a photo of the legs only, lower garment."""
         best = _labelled(out[region], GARMENT_LABELS[region])
         if best.label in COLOUR_MARGINS:
             colour_part = margins_part(rgb.shape, COLOUR_MARGINS[best.label])

@@ -193,9 +193,11 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
     garments = garments or garment_model()
     rgb, boxes, crops = garment_crops(rgb, pose)
     readings: dict[str, GarmentReading] = {}
-    body_gender = None
+    body_gender = whole_outputs = None
     if "whole" in crops:  # one run gives the whole-body garment and the body-based gender
-        readings["whole"], body_gender = garments.read_whole(crops["whole"])
+        whole_outputs = garments.outputs(crops["whole"])
+        readings["whole"] = garments.reading_from(whole_outputs, crops["whole"], "whole")
+        body_gender = garments.gender_from(whole_outputs)
     height, width = rgb.shape[:2]
     landmarks = np.array(pose.landmarks) * (width / pose.width, height / pose.height, 1, 1)
     for region in ("upper", "lower"):
@@ -203,7 +205,9 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
             part = colour_part(landmarks, width, height, boxes[region], region)
             readings[region] = garments.read(crops[region], region, part)
     if "upper" in readings and not garments.shows_upper_body(readings["upper"], readings["whole"]):
-        return read_legs_only(crops["whole"], readings["upper"], readings["whole"], pose.people_count, garments)
+        # (the same run also gives the lower garment in the whole-body box: the legs, if any)
+        legs = garments.reading_from(whole_outputs, crops["whole"], "lower")
+        return read_legs_only(readings["upper"], readings["whole"], legs, pose.people_count, garments)
     if "whole" in readings and not hips_in_frame(landmarks, width, height):
         # A picture cut above the hips: the whole-body box still gives the body-based gender, but
         # whether the person wears a dress or a top and a skirt is not in it.
@@ -229,19 +233,17 @@ def garment_crops(rgb: np.ndarray, pose: PoseReading) -> tuple[np.ndarray, dict[
 LEGS_MIN_SCORE = 0.7
 
 
-def read_legs_only(legs_rgb: np.ndarray, upper: GarmentReading, whole: GarmentReading, people_count: int,
+def read_legs_only(upper: GarmentReading, whole: GarmentReading, lower: GarmentReading, people_count: int,
                    garments: GarmentModel) -> Reading:
     """The reading of a skeleton BlazePose made up in a photo of the legs only (its crops show no
     upper body): its head, upper body and gender are not in the picture and its joints are
     guesses, but its whole-body box holds the legs. When the crops are legs, not no one at all
-    (GarmentModel.shows_legs), and the lower garment read in that box is sure enough
+    (GarmentModel.shows_legs), and `lower`, the lower garment read in that box, is sure enough
     (LEGS_MIN_SCORE), that garment alone (`Reading.legs_only`); otherwise nobody, as for a photo
     with no one in it."""
-    if garments.shows_legs(upper, whole):
-        lower = garments.read(legs_rgb, "lower")
-        if lower.score >= LEGS_MIN_SCORE:
-            return Reading(person=True, people_count=people_count, legs_only=True, lower=lower,
-                           garment_model=garments.fingerprint)
+    if garments.shows_legs(upper, whole) and lower.score >= LEGS_MIN_SCORE:
+        return Reading(person=True, people_count=people_count, legs_only=True, lower=lower,
+                       garment_model=garments.fingerprint)
     return Reading(person=False, people_count=0)
 
 
