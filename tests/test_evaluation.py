@@ -148,7 +148,7 @@ def test_framings_cut_where_the_photos_own_pose_says():
     """Shoulder line y 100, hip line 200, knee line 300 (torso 100) in a 400-row photo."""
     import numpy as np
 
-    from lookmatch.evaluation import FRAMINGS, framed
+    from lookmatch.evaluation import FRAMINGS, cut, framed
 
     landmarks = np.zeros((33, 4))
     landmarks[[11, 12], 1], landmarks[[23, 24], 1], landmarks[[25, 26], 1] = 100, 200, 300
@@ -156,6 +156,8 @@ def test_framings_cut_where_the_photos_own_pose_says():
     rows = {name: (int(framed(rgb, landmarks, name).shape[0])) for name in FRAMINGS}
     assert rows == {"chest up": 150, "waist up": 220, "hips down": 210, "thighs down": 150}
     assert framed(rgb, landmarks, "hips down")[0, 0, 0] == 190
+    assert cut(rgb, landmarks, lambda s, h, k: (None, h + 0.1 * (h - s))).shape[0] == 210
+    assert cut(rgb, landmarks, lambda s, h, k: (k, 1000)).shape[0] == 100  # a line past the edge stops there
 
 
 def test_a_photo_can_be_framed_only_upright_with_shoulders_hips_and_a_knee_in_frame():

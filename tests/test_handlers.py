@@ -335,6 +335,31 @@ def test_a_photo_of_the_legs_only_ends_done_with_the_lower_garment_alone():
     assert [r["sku"] for r in record["recommendations"]["lower"]] == ["J1"]
 
 
+def test_a_lower_body_box_with_no_garment_read_in_it_is_not_drawn():
+    """The lower-garment check drops the lower garment of a photo cut at the waist
+    (GarmentModel.shows_lower_garment): the annotated picture then shows no lower-body box, and
+    the other boxes stay."""
+    from lookmatch.garments import GarmentReading
+    from lookmatch.pipeline import Reading
+    from lookmatch.regions import Box
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 60), "white").save(buffer, format="JPEG")
+    boxes = {"upper": Box(x0=1, y0=1, x1=30, y1=40), "lower": Box(x0=2, y0=38, x1=30, y1=60),
+             "whole": Box(x0=0, y0=0, x1=40, y1=60)}
+    pose = PoseReading(person=True, people_count=1, width=40, height=60, boxes=boxes,
+                       landmarks=[[5.0, 5.0, 0.9, 0.9]] * 33, score=0.9)
+    store = MemoryStore({"uploads/w.jpg": buffer.getvalue(), "derived/w/pose.json": pose.model_dump_json().encode()})
+    top = GarmentReading(label="shirt", score=0.8, embedding=[1.0, 0.0], colour=Colour(name="white", hex="#ffffff"))
+    drawn = []
+    stages.run_classify_stage("w", "uploads/w.jpg", "derived/w/pose.json", store,
+                              classify=lambda rgb, p: Reading(person=True, people_count=1, upper=top, garment_model="fp"),
+                              annotate=lambda rgb, p, labels=None: drawn.append((p, labels)) or rgb)
+    [(picture, labels)] = drawn
+    assert picture.boxes["lower"] is None and picture.boxes["upper"] == boxes["upper"] and len(picture.landmarks) == 33
+    assert labels == {"upper": "shirt 0.80"}
+
+
 class NobodyDressed:
     """A Reading with no garment and no gender."""
 

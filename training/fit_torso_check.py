@@ -25,11 +25,21 @@ all. The same fit, on the same embeddings:
 - legs (1): the made-up skeletons above;
 - no one (0): the skeletons BlazePose finds in the clothing folder's product photos
   (`datasets.product_photos`) that the upper-body check rejects.
-Its threshold keeps LEGS_KEPT of the legs, out of fold. Writes
+Its threshold keeps LEGS_KEPT of the legs, out of fold.
+
+Its third part, the lower-garment check (`UpperBodyCheck.lower`), asks of a lower-body crop
+whether it shows a lower garment. On a photo cut at the waist BlazePose places the knees at the
+picture's bottom edge and squeezes the skeleton, so the lower-body box is a sliver of waistband
+(scripts/eval_framing.py "waist up": 4.0% of ccp val cuts reported a lower garment). A logistic
+regression on the lower-body crop's embedding:
+- a lower garment (1): the lower-body crops of the ccp and PETA photos as they are;
+- none (0): those of the ccp photos cut "chest up" and at the hips + NO_LOWER_CUTS of a torso.
+Its threshold keeps LOWER_KEPT of the real lower crops, out of fold.
+Writes
 layers/models/torso_check.json with the garment model's fingerprint: the check applies to that
 model's embeddings only, so rebuilding the garment model means running this again
-(training/rebuild_garments.sh does). ~14 minutes to read the photos and ~6 for the product photos
-(cached in training/cache).
+(training/rebuild_garments.sh does). ~14 minutes to read the photos, ~6 for the product photos
+and ~8 for the lower-body crops (cached in training/cache).
 """
 from __future__ import annotations
 
@@ -46,7 +56,7 @@ from tqdm import tqdm
 
 from lookmatch import datasets
 from lookmatch.config import model_dir
-from lookmatch.evaluation import FRAMINGS, can_be_framed, framed
+from lookmatch.evaluation import FRAMINGS, can_be_framed, cut, framed
 from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, LinearCheck, UpperBodyCheck
 from lookmatch.images import BadImage, load_image
 from lookmatch.pipeline import PoseReading, garment_crops, read_file_pose, read_pose
@@ -57,6 +67,10 @@ from eval_robustness import VARIANTS  # noqa: E402  (the upload copies the robus
 CACHE = Path(__file__).resolve().parent / "cache"
 REAL_KEPT = 0.995  # share of real upper bodies the threshold keeps (out-of-fold, train)
 LEGS_KEPT = 0.95  # share of the legs the legs check keeps (out-of-fold, train)
+LOWER_KEPT = 0.995  # share of real lower-body crops the lower-garment check keeps (out-of-fold, train)
+# Photos cut this many torso lengths below the hip line hold no lower garment to name (0.2 is
+# FRAMINGS' "waist up"; regions.body_regions boxes a lower body without knees from half a torso on).
+NO_LOWER_CUTS = (0.0, 0.1, 0.2)
 L2 = 1.0  # ridge penalty of the logistic regression
 # --with-copies (tried, not shipped: model card): copies of each ccp photo as uploads can be, more
 # kinds of real people: small and soft, dark, turned without its EXIF tag (the made-up cuts are
@@ -171,6 +185,52 @@ def read_no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.nda
     return {key: np.array([r[key] for r in rows], np.float32).reshape(len(rows), -1) for key in ("upper", "whole")}
 
 
+def lower_embedding(rgb: np.ndarray, garments: GarmentModel, pose: PoseReading | None = None) -> np.ndarray | None:
+    """The embedding of the lower-body crop `classify` cuts from an upload of this picture (None
+    without one); `pose`: the picture's, when already read."""
+    pose = pose or read_pose(rgb)
+    if not pose.person:
+        return None
+    crops = garment_crops(rgb, pose)[2]
+    return garments.embed(crops["lower"]) if "lower" in crops else None
+
+
+def lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
+    """Lower-body crops' embeddings, labels (1 a lower garment, 0 none) and where each came from,
+    for one split (cached)."""
+    return cached(f"lower_{split}_{garments.fingerprint}", lambda: read_lower_examples(split, garments))
+
+
+def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
+    rows: list[tuple[np.ndarray, int, str]] = []
+    for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}, lower", unit="photo"):
+        rgb = load_image(truth.path)
+        full = read_pose(rgb)
+        if (got := lower_embedding(rgb, garments, full)) is not None:
+            rows.append((got, 1, "ccp full"))
+        if not can_be_framed(full):
+            continue
+        landmarks = np.array(full.landmarks)
+        cuts = {"chest up": framed(rgb, landmarks, "chest up")}
+        cuts |= {f"hips + {f} T": cut(rgb, landmarks, lambda s, h, k, f=f: (None, h + f * (h - s))) for f in NO_LOWER_CUTS}
+        for name, picture in cuts.items():
+            if (got := lower_embedding(picture, garments)) is not None:
+                rows.append((got, 0, name))
+    for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}, lower", unit="photo"):
+        if (got := lower_embedding(load_image(truth.path), garments)) is not None:
+            rows.append((got, 1, "peta full"))
+    return {"lower": np.array([r[0] for r in rows], np.float32), "y": np.array([r[1] for r in rows]),
+            "source": np.array([r[2] for r in rows])}
+
+
+def lower_check(train: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray]:
+    """The lower-garment check fitted on the train examples; also its out-of-fold scores."""
+    out_of_fold = out_of_fold_scores(train["lower"], train["y"])
+    threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - LOWER_KEPT))
+    w, b = fit_logistic(train["lower"], train["y"])
+    return LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]), out_of_fold
+
+
 def rejected_by(check: UpperBodyCheck, x: np.ndarray) -> np.ndarray:
     """The rows of `x` (features) that the upper-body check finds no upper body in."""
     return x[[not check.passes(v) for v in x]]
@@ -219,12 +279,13 @@ def out_of_fold_scores(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int =
     return scores
 
 
-def report(name: str, scores: np.ndarray, data: dict[str, np.ndarray], threshold: float) -> None:
-    print(f"{name}: crops judged an upper body (score >= {threshold:.3f})")
+def report(name: str, scores: np.ndarray, data: dict[str, np.ndarray], threshold: float,
+           judged: str = "an upper body", kinds: tuple[str, str] = ("made up", "real")) -> None:
+    print(f"{name}: crops judged {judged} (score >= {threshold:.3f})")
     for source in dict.fromkeys(data["source"]):
         mine = data["source"] == source
         kept = int((scores[mine] >= threshold).sum())
-        kind = "real" if data["y"][mine][0] == 1 else "made up"
+        kind = kinds[data["y"][mine][0]]
         print(f"  {source:12} {kind:8} {kept:5d} / {mine.sum():5d} = {kept / mine.sum():6.1%}")
 
 
@@ -253,7 +314,13 @@ def main() -> None:
     for name, x in (("legs", x_val[val["y"] == 0]), ("no one", val_no_one)):
         x = rejected_by(check, x)
         print(f"  val: {name} {np.mean([legs.passes(v) for v in x]):6.1%} of {len(x)}")
-    check = check.model_copy(update={"legs": legs})
+    lower_train, lower_val = (lower_examples(split, garments) for split in ("train", "val"))
+    lower, out_of_fold = lower_check(lower_train)
+    kinds = ("none", "garment")
+    report("lower-garment check, train, out of fold", out_of_fold, lower_train, lower.threshold, "a lower garment", kinds)
+    report("lower-garment check, val", lower_val["lower"] @ np.array(lower.weights) + lower.bias, lower_val,
+           lower.threshold, "a lower garment", kinds)
+    check = check.model_copy(update={"legs": legs, "lower": lower})
     args.out.write_text(check.model_dump_json(indent=1) + "\n")
     print(f"wrote {args.out} ({time.time() - start:.0f} s)")
 

@@ -181,7 +181,8 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
 # line to hip line): framing -> (rows kept as (top, bottom) from the shoulder, hip and knee lines,
 # None for the photo's edge; the regions the cut cannot hold). Used by scripts/eval_framing.py (does
 # the pipeline report only what is in the picture?) and training/fit_torso_check.py (its examples).
-FRAMINGS: dict[str, tuple[Callable[[float, float, float], tuple[float | None, float | None]], frozenset[str]]] = {
+Rows = Callable[[float, float, float], tuple[float | None, float | None]]
+FRAMINGS: dict[str, tuple[Rows, frozenset[str]]] = {
     "chest up": (lambda s, h, k: (None, s + 0.5 * (h - s)), frozenset({"lower", "whole"})),
     "waist up": (lambda s, h, k: (None, h + 0.2 * (h - s)), frozenset({"lower"})),
     "hips down": (lambda s, h, k: (h - 0.1 * (h - s), None), frozenset({"head", "upper", "gender"})),
@@ -201,12 +202,18 @@ def can_be_framed(pose) -> bool:
 def framed(rgb: np.ndarray, landmarks: np.ndarray, framing: str) -> np.ndarray:
     """The rows of `rgb` a FRAMINGS cut keeps, placed by the photo's own landmarks ((33, >=2)
     pixels; shoulders, hips and knees must be in frame)."""
+    return cut(rgb, landmarks, FRAMINGS[framing][0])
+
+
+def cut(rgb: np.ndarray, landmarks: np.ndarray, rows: Rows) -> np.ndarray:
+    """The rows of `rgb` between the top and bottom lines (None: the picture's edge) that `rows`
+    places from the shoulder, hip and knee lines (as FRAMINGS' first part does)."""
     y = np.asarray(landmarks, dtype=float)[:, 1]
     lines = float(y[P.SHOULDERS].mean()), float(y[P.HIPS].mean()), float(y[P.KNEES].max())
-    top, bottom = FRAMINGS[framing][0](*lines)
+    top, bottom = rows(*lines)
     height = rgb.shape[0]
-    rows = slice(round(max(top or 0.0, 0.0)), round(min(height if bottom is None else bottom, height)))
-    return np.ascontiguousarray(rgb[rows])
+    kept = slice(round(max(top or 0.0, 0.0)), round(min(height if bottom is None else bottom, height)))
+    return np.ascontiguousarray(rgb[kept])
 
 
 def same_person_first(similarity: np.ndarray, people: Iterable) -> np.ndarray:

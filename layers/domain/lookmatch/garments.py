@@ -49,16 +49,22 @@ class UpperBodyCheck(LinearCheck):
     its fingerprint) by training/fit_torso_check.py; card: layers/models/garments.md ("The
     upper-body check").
     `legs`, on the same embeddings, asks of a skeleton without an upper body: are its crops legs
-    (worth reading the lower garment from), or no one at all (a product photo, an object)?"""
+    (worth reading the lower garment from), or no one at all (a product photo, an object)?
+    `lower`, on the lower-body crop's embedding alone, asks whether that crop shows a lower
+    garment, or a sliver of waistband in a photo cut at the waist ("The lower-garment check")."""
 
     garment_model: str
     legs: LinearCheck | None = None
+    lower: LinearCheck | None = None
 
     def shows_upper_body(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
         return self.passes(np.concatenate([upper, whole]))
 
     def shows_legs(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
         return self.legs is not None and self.legs.passes(np.concatenate([upper, whole]))
+
+    def shows_lower_garment(self, lower: list[float] | np.ndarray) -> bool:
+        return self.lower is None or self.lower.passes(np.asarray(lower))
 
 
 def load_upper_body_check(fingerprint: str, path: Path | None = None) -> UpperBodyCheck | None:
@@ -129,6 +135,10 @@ class GarmentModel:
         """Of readings without an upper body: are the crops legs, not no one at all (False when the
         model has no check)?"""
         return self.upper_body_check is not None and self.upper_body_check.shows_legs(upper.embedding, whole.embedding)
+
+    def shows_lower_garment(self, lower: GarmentReading) -> bool:
+        """Does the lower-body crop's reading show a lower garment (True when the model has no check)?"""
+        return self.upper_body_check is None or self.upper_body_check.shows_lower_garment(lower.embedding)
 
     def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """All heads for one crop: class probabilities per head, and the unit-length embedding."""

@@ -181,6 +181,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
              gender: GenderModel | None = None) -> Reading:
     """Gender and garments of the main person found by `read_pose` in the same photo; the lower
     garment alone, or nobody (person False), when the crops show no upper body (`read_legs_only`); no
+    lower garment when the lower-body crop shows none (GarmentModel.shows_lower_garment); no
     whole-body garment when the picture stops above the hips (regions.hips_in_frame).
 
     `rgb` is the picture the pose was read on, or a larger decode of the same photo
@@ -208,6 +209,10 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         # (the same run also gives the lower garment in the whole-body box: the legs, if any)
         legs = garments.reading_from(whole_outputs, crops["whole"], "lower")
         return read_legs_only(readings["upper"], readings["whole"], legs, pose.people_count, garments)
+    if "lower" in readings and not garments.shows_lower_garment(readings["lower"]):
+        # A photo cut at the waist: BlazePose places knees at its bottom edge, and the lower-body
+        # box is a sliver of waistband, not a garment to name (model card, "The lower-garment check").
+        del readings["lower"]
     if "whole" in readings and not hips_in_frame(landmarks, width, height):
         # A picture cut above the hips: the whole-body box still gives the body-based gender, but
         # whether the person wears a dress or a top and a skirt is not in it.

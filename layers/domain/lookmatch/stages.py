@@ -160,6 +160,9 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
     elif getattr(reading, "legs_only", False):  # made up too, but its whole-body box holds the legs read
         boxes = dict.fromkeys(pose.boxes) | {"lower": pose.boxes.get("whole")}
         pose = pose.model_copy(update={"landmarks": [], "boxes": boxes})
+    elif getattr(reading, "lower", None) is None and pose.boxes.get("lower") is not None:
+        # the lower-garment check found no garment in that box (a photo cut at the waist): not drawn
+        pose = pose.model_copy(update={"boxes": pose.boxes | {"lower": None}})
     store.put_bytes(derived_key(photo_id, "annotated.jpg"), encode_jpeg(annotate(rgb, pose, labels)), "image/jpeg")
     return {"reading_key": reading_key}
 
