@@ -336,9 +336,9 @@ def test_a_photo_of_the_legs_only_ends_done_with_the_lower_garment_alone():
 
 
 def test_a_lower_body_box_with_no_garment_read_in_it_is_not_drawn():
-    """A lower-garment check (GarmentModel.shows_lower_garment; fit_torso_check.py
-    --with-lower-check, not shipped) may drop the lower garment of a photo cut at the waist: the
-    annotated picture then shows no lower-body box, and the other boxes stay."""
+    """The lower-garment check (GarmentModel.shows_lower_garment) drops the lower garment of a
+    photo cut at the waist: the annotated picture then shows no lower-body box, and the other
+    boxes stay."""
     from lookmatch.garments import GarmentReading
     from lookmatch.pipeline import Reading
     from lookmatch.regions import Box

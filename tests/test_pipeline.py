@@ -117,6 +117,22 @@ def test_a_photo_of_the_legs_only_reads_the_lower_garment_alone_and_the_top_half
             assert reading.gender is not None and not reading.legs_only, (path.stem, framing)
 
 
+def test_a_photo_framed_from_the_knees_up_keeps_its_lower_garment(sample_photos):
+    """The lower-garment check (GarmentModel.shows_lower_garment) drops the lower garment of a
+    photo cut at the waist (test above), not of one that stops at the knees: each sample with its
+    bottom 28% cut off (scripts/eval_robustness.py "knees up") still has one. A first fit of the
+    check, which had seen no thighs cut short, took them for a waistband (model card)."""
+    from lookmatch.images import load_image
+    from lookmatch.pipeline import read_pose
+
+    model = garment_model()
+    assert model.upper_body_check is not None and model.upper_body_check.lower is not None
+    for path in sample_photos:
+        rgb = load_image(path)
+        knees_up = rgb[: round(rgb.shape[0] * 0.72)]
+        assert classify(knees_up, read_pose(knees_up)).lower is not None, path.stem
+
+
 def test_a_product_photo_with_a_skeleton_in_it_is_nobody():
     """BlazePose finds a skeleton in some product photos (demo catalog). Their crops show neither
     an upper body nor legs (GarmentModel.shows_legs), so the answer is nobody, not a garment read

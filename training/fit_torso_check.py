@@ -27,13 +27,12 @@ all. The same fit, on the same embeddings:
   (`datasets.product_photos`) that the upper-body check rejects.
 Its threshold keeps LEGS_KEPT of the legs, out of fold.
 
-With --with-lower-check (tried, not shipped: it cost photos framed from the knees up their
-lower garment; model card, "The lower-garment check"), a third part, the lower-garment check
-(`UpperBodyCheck.lower`), asks of a lower-body crop
+Its third part, the lower-garment check (`UpperBodyCheck.lower`), asks of a lower-body crop
 whether it shows a lower garment. On a photo cut at the waist BlazePose places the knees at the
 picture's bottom edge and squeezes the skeleton, so the lower-body box is a sliver of waistband
 (scripts/eval_framing.py "waist up": 4.0% of ccp val cuts reported a lower garment). A logistic
-regression on the lower-body crop's embedding:
+regression on the embeddings of the lower-body and the whole-body crops (on a waist-up cut the
+whole-body crop stops at the waist; on a photo framed from the knees up it holds the thighs):
 - a lower garment (1): the lower-body crops of the ccp and PETA photos as they are, and of the
   ccp photos cut at the knees and a little below them (LOWER_CUTS);
 - none (0): those of the ccp photos cut "chest up" and at the hips + 0 to 0.2 of a torso
@@ -42,8 +41,8 @@ Its threshold keeps LOWER_KEPT of the real lower crops, out of fold.
 Writes
 layers/models/torso_check.json with the garment model's fingerprint: the check applies to that
 model's embeddings only, so rebuilding the garment model means running this again
-(training/rebuild_garments.sh does). ~14 minutes to read the photos and ~6 for the product photos
-(cached in training/cache); --with-lower-check reads the lower-body crops in ~10 more.
+(training/rebuild_garments.sh does). ~14 minutes to read the photos, ~6 for the product photos
+and ~11 for the lower-body crops (cached in training/cache).
 """
 from __future__ import annotations
 
@@ -197,19 +196,22 @@ def read_no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.nda
     return {key: np.array([r[key] for r in rows], np.float32).reshape(len(rows), -1) for key in ("upper", "whole")}
 
 
-def lower_embedding(rgb: np.ndarray, garments: GarmentModel, pose: PoseReading | None = None) -> np.ndarray | None:
-    """The embedding of the lower-body crop `classify` cuts from an upload of this picture (None
-    without one); `pose`: the picture's, when already read."""
+def lower_features(rgb: np.ndarray, garments: GarmentModel, pose: PoseReading | None = None) -> np.ndarray | None:
+    """The lower-garment check's input for an upload of this picture: the embeddings of the
+    lower-body and whole-body crops `classify` cuts (None without both); `pose`: the picture's,
+    when already read."""
     pose = pose or read_pose(rgb)
     if not pose.person:
         return None
     crops = garment_crops(rgb, pose)[2]
-    return garments.embed(crops["lower"]) if "lower" in crops else None
+    if "lower" not in crops or "whole" not in crops:
+        return None
+    return np.hstack([garments.embed(crops["lower"]), garments.embed(crops["whole"])])
 
 
 def lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
-    """Lower-body crops' embeddings, labels (1 a lower garment, 0 none) and where each came from,
-    for one split (cached)."""
+    """The lower-garment check's inputs (`lower_features`), labels (1 a lower garment, 0 none) and
+    where each came from, for one split (cached)."""
     return cached(f"lower_{split}_{garments.fingerprint}", lambda: read_lower_examples(split, garments))
 
 
@@ -218,7 +220,7 @@ def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndar
     for truth in tqdm(datasets.load("ccp", split), desc=f"ccp {split}, lower", unit="photo"):
         rgb = load_image(truth.path)
         full = read_pose(rgb)
-        if (got := lower_embedding(rgb, garments, full)) is not None:
+        if (got := lower_features(rgb, garments, full)) is not None:
             rows.append((got, 1, "ccp full"))
         if not can_be_framed(full):
             continue
@@ -226,20 +228,20 @@ def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndar
         cuts = {"chest up": (FRAMINGS["chest up"][0], 0)} | {name: (rows_kept, 0) for name, rows_kept in NO_LOWER_CUTS.items()}
         cuts |= {name: (rows_kept, 1) for name, rows_kept in LOWER_CUTS.items()}
         for name, (rows_kept, label) in cuts.items():
-            if (got := lower_embedding(cut(rgb, landmarks, rows_kept), garments)) is not None:
+            if (got := lower_features(cut(rgb, landmarks, rows_kept), garments)) is not None:
                 rows.append((got, label, name))
     for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}, lower", unit="photo"):
-        if (got := lower_embedding(load_image(truth.path), garments)) is not None:
+        if (got := lower_features(load_image(truth.path), garments)) is not None:
             rows.append((got, 1, "peta full"))
-    return {"lower": np.array([r[0] for r in rows], np.float32), "y": np.array([r[1] for r in rows]),
+    return {"x": np.array([r[0] for r in rows], np.float32), "y": np.array([r[1] for r in rows]),
             "source": np.array([r[2] for r in rows])}
 
 
 def lower_check(train: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray]:
     """The lower-garment check fitted on the train examples; also its out-of-fold scores."""
-    out_of_fold = out_of_fold_scores(train["lower"], train["y"])
+    out_of_fold = out_of_fold_scores(train["x"], train["y"])
     threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - LOWER_KEPT))
-    w, b = fit_logistic(train["lower"], train["y"])
+    w, b = fit_logistic(train["x"], train["y"])
     return LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]), out_of_fold
 
 
@@ -306,8 +308,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=model_dir() / TORSO_CHECK_FILE)
     parser.add_argument("--with-copies", action="store_true",
                         help="also far-away, dark and turned copies of the ccp photos (tried, not shipped)")
-    parser.add_argument("--with-lower-check", action="store_true",
-                        help="also fit the lower-garment check (tried, not shipped: model card)")
     args = parser.parse_args()
     start = time.time()
     garments = GarmentModel(upper_body_check=False)
@@ -328,15 +328,13 @@ def main() -> None:
     for name, x in (("legs", x_val[val["y"] == 0]), ("no one", val_no_one)):
         x = rejected_by(check, x)
         print(f"  val: {name} {np.mean([legs.passes(v) for v in x]):6.1%} of {len(x)}")
-    check = check.model_copy(update={"legs": legs})
-    if args.with_lower_check:
-        lower_train, lower_val = (lower_examples(split, garments) for split in ("train", "val"))
-        lower, out_of_fold = lower_check(lower_train)
-        kinds = ("none", "garment")
-        report("lower-garment check, train, out of fold", out_of_fold, lower_train, lower.threshold, "a lower garment", kinds)
-        report("lower-garment check, val", lower_val["lower"] @ np.array(lower.weights) + lower.bias, lower_val,
-               lower.threshold, "a lower garment", kinds)
-        check = check.model_copy(update={"lower": lower})
+    lower_train, lower_val = (lower_examples(split, garments) for split in ("train", "val"))
+    lower, out_of_fold = lower_check(lower_train)
+    kinds = ("none", "garment")
+    report("lower-garment check, train, out of fold", out_of_fold, lower_train, lower.threshold, "a lower garment", kinds)
+    report("lower-garment check, val", lower_val["x"] @ np.array(lower.weights) + lower.bias, lower_val,
+           lower.threshold, "a lower garment", kinds)
+    check = check.model_copy(update={"legs": legs, "lower": lower})
     args.out.write_text(check.model_dump_json(indent=1, exclude_none=True) + "\n")
     print(f"wrote {args.out} ({time.time() - start:.0f} s)")
 
