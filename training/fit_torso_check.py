@@ -28,8 +28,8 @@ all. The same fit, on the same embeddings:
 Its threshold keeps LEGS_KEPT of the legs, out of fold.
 
 Its third part, the lower-garment check (`UpperBodyCheck.lower`), asks of a lower-body crop
-whether it shows a lower garment. On a photo cut at the waist BlazePose places the knees at the
-picture's bottom edge and squeezes the skeleton, so the lower-body box is a sliver of waistband
+whether it shows a lower garment. On a photo cut at the waist BlazePose squeezes the skeleton,
+knees and all, into the picture, so the lower-body box is a sliver of waistband
 (scripts/eval_framing.py "waist up": 4.0% of ccp val cuts reported a lower garment). A logistic
 regression on the embeddings of the lower-body and the whole-body crops (on a waist-up cut the
 whole-body crop stops at the waist; on a photo framed from the knees up it holds the thighs):

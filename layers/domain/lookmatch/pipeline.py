@@ -210,8 +210,9 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         legs = garments.reading_from(whole_outputs, crops["whole"], "lower")
         return read_legs_only(readings["upper"], readings["whole"], legs, pose.people_count, garments)
     if "lower" in readings and "whole" in readings and not garments.shows_lower_garment(readings["lower"], readings["whole"]):
-        # A photo cut at the waist: BlazePose places knees at its bottom edge, and the lower-body
-        # box is a sliver of waistband, not a garment to name (model card, "The lower-garment check").
+        # A photo cut at the waist: BlazePose squeezes the skeleton into it, knees and all, and the
+        # lower-body box is a sliver of waistband, not a garment to name (model card, "The
+        # lower-garment check").
         del readings["lower"]
     if "whole" in readings and not hips_in_frame(landmarks, width, height):
         # A picture cut above the hips: the whole-body box still gives the body-based gender, but
