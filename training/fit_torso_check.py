@@ -89,16 +89,17 @@ L2 = 1.0  # ridge penalty of the logistic regression
 REAL_COPIES = ("far away", "dark", "turned")
 
 
-def crops_embeddings(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel) -> dict[str, np.ndarray] | None:
-    """The embeddings of the upper-body and whole-body crops `classify` cuts from this picture and
-    pose, as its check reads them (None without both crops). Read from the crops, not from a
-    Reading: a Reading drops the whole-body garment of a picture cut above the hips."""
+def crops_embeddings(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel,
+                     regions: tuple[str, ...] = ("upper", "whole")) -> dict[str, np.ndarray] | None:
+    """The embeddings of the crops of `regions` that `classify` cuts from this picture and pose, as
+    its checks read them (None without all of them). Read from the crops, not from a Reading: a
+    Reading drops the whole-body garment of a picture cut above the hips."""
     if not pose.person:
         return None
     crops = garment_crops(rgb, pose)[2]
-    if "upper" not in crops or "whole" not in crops:
+    if any(region not in crops for region in regions):
         return None
-    return {region: np.array(garments.read(crops[region], region).embedding, np.float32) for region in ("upper", "whole")}
+    return {region: np.array(garments.read(crops[region], region).embedding, np.float32) for region in regions}
 
 
 def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
@@ -197,16 +198,10 @@ def read_no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.nda
 
 
 def lower_features(rgb: np.ndarray, garments: GarmentModel, pose: PoseReading | None = None) -> np.ndarray | None:
-    """The lower-garment check's input for an upload of this picture: the embeddings of the
-    lower-body and whole-body crops `classify` cuts (None without both); `pose`: the picture's,
-    when already read."""
-    pose = pose or read_pose(rgb)
-    if not pose.person:
-        return None
-    crops = garment_crops(rgb, pose)[2]
-    if "lower" not in crops or "whole" not in crops:
-        return None
-    return np.hstack([garments.embed(crops["lower"]), garments.embed(crops["whole"])])
+    """The lower-garment check's input for an upload of this picture: the embeddings of its
+    lower-body and whole-body crops (None without both); `pose`: the picture's, when already read."""
+    got = crops_embeddings(rgb, pose or read_pose(rgb), garments, ("lower", "whole"))
+    return None if got is None else np.hstack([got["lower"], got["whole"]])
 
 
 def lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
