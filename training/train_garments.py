@@ -71,7 +71,8 @@ UNWEIGHTED = ("whole", "gender")
 # (run 1); left out, more pedestrians came out as "dress" (run 6, PETA test whole -3.8) and int8
 # lost 3.3 points to float on PETA's whole crops. A fifth keeps it as a prior on the look.
 WHOLE_WEIGHT = {"ccp": 1.0, "clothing": 1.0, "peta": 0.2}
-# PETA's crops in the upper and lower heads' losses (--peta-weight; run 14's recipe: 1.0)
+# PETA's crops in the upper and lower heads' losses (--peta-weight, and --peta-upper-weight for
+# the upper head alone; run 14's recipe: 1.0 for both)
 PETA_WEIGHT = 1.0
 # The weights are averaged over the last ~200 steps (about an epoch) for val and export: the raw
 # weights' val figures swung from one epoch to the next (run 6: whole accuracy by up to 14 points,
@@ -364,6 +365,8 @@ def main():
                         help="export training/cache/NAME.pt again (e.g. new calibration) without training")
     parser.add_argument("--peta-weight", type=float, default=PETA_WEIGHT, metavar="W",
                         help="weight of PETA's crops in the upper and lower heads' losses")
+    parser.add_argument("--peta-upper-weight", type=float, metavar="W",
+                        help="weight of PETA's crops in the upper head's loss (default: --peta-weight)")
     parser.add_argument("--cut", type=float, default=CUT,
                         help="share of the people's whole-body and lower crops cut short at the bottom in "
                              "training (photos framed from the knees up); 0: none")
@@ -412,10 +415,12 @@ def main():
     y_tr = {h: torch.from_numpy(ys_tr[h]) for h in HEADS}
     weights = {h: None if h in UNWEIGHTED else class_weights(ys_tr[h], n) for h, n in HEADS.items()}
     # per-crop weight in each head's loss: PETA's whole labels count a fifth (WHOLE_WEIGHT), its
-    # upper and lower ones --peta-weight, every other label 1
-    peta_weight = torch.where(torch.from_numpy(data["dataset"][train] == "peta"), args.peta_weight, 1.0)
+    # upper and lower ones --peta-weight (upper: --peta-upper-weight if given), every other label 1
+    is_peta = torch.from_numpy(data["dataset"][train] == "peta")
+    upper_weight = args.peta_weight if args.peta_upper_weight is None else args.peta_upper_weight
     head_weight = {"whole": torch.tensor([WHOLE_WEIGHT[ds] for ds in data["dataset"][train]], dtype=torch.float32),
-                   "upper": peta_weight, "lower": peta_weight, "gender": torch.ones(int(train.sum()))}
+                   "upper": torch.where(is_peta, upper_weight, 1.0),
+                   "lower": torch.where(is_peta, args.peta_weight, 1.0), "gender": torch.ones(int(train.sum()))}
     people = (data["dataset"][train] != "clothing") & (data["source"][train] == "pose")
     # crops whose bottom a photo framed from the knees up cuts off: people's whole and lower boxes
     cuttable = torch.from_numpy(people & np.isin(data["region"][train], ("whole", "lower")))
