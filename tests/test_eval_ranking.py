@@ -1,4 +1,4 @@
-"""scripts/eval_ranking.py: the ranking measure behind COLOUR_WEIGHT (README, "Ranking by look and colour")."""
+"""scripts/eval_ranking.py: the ranking measure behind COLOUR_WEIGHT (docs/measurements.md, "Ranking by look and colour")."""
 import sys
 
 from lookmatch.config import REPO_ROOT
