@@ -93,8 +93,8 @@ def load_image(path: str | Path, max_side: int | None = WORK_SIDE) -> np.ndarray
 # A dark photo is brightened before its garments and face are read: the models learnt from
 # daylight street photos, whose brightest 1% of pixels sit at 218-255 (ccp val: all of them), and
 # read a photo at half its brightness worse (ccp val upper -3.5, whole -3.6 points;
-# docs/measurements.md, robustness). Below DARK_P99 the picture gets the gain (at most MAX_GAIN) that lifts its brightest
-# 1% to TARGET_P99; a photo above it is left as it is.
+# docs/measurements.md, robustness). Below DARK_P99 the picture gets the gain (at most MAX_GAIN)
+# that lifts its brightest 1% to TARGET_P99; a photo above it is left as it is.
 DARK_P99, TARGET_P99, MAX_GAIN = 160, 240, 4.0
 
 
