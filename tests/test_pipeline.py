@@ -133,31 +133,6 @@ def test_a_photo_framed_from_the_knees_up_keeps_its_lower_garment(sample_photos)
         assert classify(knees_up, read_pose(knees_up)).lower is not None, path.stem
 
 
-def test_the_lower_garment_check_reads_the_legs_and_the_boxes():
-    """lower_check_evidence, what the lower-garment check reads besides the embeddings: the knees'
-    and ankles' visibility and presence, the lower and whole heads' scores, the lower box's height
-    and bottom in picture heights, its height against the upper box's, the legs' mean height."""
-    import numpy as np
-    import pytest
-
-    from lookmatch.contract import Colour
-    from lookmatch.garments import GarmentReading
-    from lookmatch.pipeline import lower_check_evidence
-    from lookmatch.regions import Box
-
-    landmarks = np.zeros((33, 4))
-    landmarks[25:29] = [[40, 90, 0.4, 0.6], [60, 90, 0.4, 0.6], [40, 98, 0.2, 0.5], [60, 98, 0.2, 0.5]]
-    colour = Colour(name="black", hex="#000000")
-    lower = GarmentReading(label="pants", score=0.7, embedding=[1.0], colour=colour)
-    whole = GarmentReading(label="separates", score=0.9, embedding=[1.0], colour=colour)
-    # a photo cut at the waist: the skeleton squeezed in, a short lower box at the bottom edge
-    boxes = {"upper": Box(x0=0, y0=20, x1=100, y1=80), "lower": Box(x0=0, y0=80, x1=100, y1=100)}
-    evidence = lower_check_evidence(landmarks, boxes, 100, lower, whole)
-    assert evidence.tolist() == pytest.approx([0.4, 0.4, 0.2, 0.2, 0.6, 0.6, 0.5, 0.5, 0.7, 0.9,
-                                               0.2, 1.0, 20 / 60, 0.94])
-    assert lower_check_evidence(landmarks, {"lower": boxes["lower"]}, 100, lower, whole)[12] == 0.0  # no upper box
-
-
 def test_a_product_photo_with_a_skeleton_in_it_is_nobody():
     """BlazePose finds a skeleton in some product photos (demo catalog). Their crops show neither
     an upper body nor legs (GarmentModel.shows_legs), so the answer is nobody, not a garment read

@@ -32,10 +32,7 @@ whether it shows a lower garment. On a photo cut at the waist BlazePose squeezes
 knees and all, into the picture, so the lower-body box is a sliver of waistband
 (scripts/eval_framing.py "waist up": 4.0% of ccp val cuts reported a lower garment). A logistic
 regression on the embeddings of the lower-body and the whole-body crops (on a waist-up cut the
-whole-body crop stops at the waist; on a photo framed from the knees up it holds the thighs) and
-on `pipeline.lower_check_evidence`: how sure the pose is of the knees and ankles, how sure the
-lower and whole heads are, where the boxes sit (the embeddings alone let a third of the train
-strips through, out of fold; with the evidence, one in eight):
+whole-body crop stops at the waist; on a photo framed from the knees up it holds the thighs):
 - a lower garment (1): the lower-body crops of the ccp and PETA photos as they are, and of the
   ccp photos cut at the knees and a little below them (LOWER_CUTS);
 - none (0): those of the ccp photos cut "chest up" and at the hips + 0 to 0.2 of a torso
@@ -63,10 +60,9 @@ from tqdm import tqdm
 from lookmatch import datasets
 from lookmatch.config import model_dir
 from lookmatch.evaluation import FRAMINGS, Rows, can_be_framed, cut, framed
-from lookmatch.garments import EMBEDDING_SIZE, TORSO_CHECK_FILE, GarmentModel, LinearCheck, UpperBodyCheck
+from lookmatch.garments import TORSO_CHECK_FILE, GarmentModel, LinearCheck, UpperBodyCheck
 from lookmatch.images import BadImage, load_image
-from lookmatch.pipeline import (PoseReading, garment_crops, lower_check_evidence, read_file_pose, read_pose,
-                                scaled_landmarks)
+from lookmatch.pipeline import PoseReading, garment_crops, read_file_pose, read_pose
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from eval_robustness import VARIANTS  # noqa: E402  (the upload copies the robustness figures use)
@@ -93,16 +89,17 @@ L2 = 1.0  # ridge penalty of the logistic regression
 REAL_COPIES = ("far away", "dark", "turned")
 
 
-def crops_embeddings(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel) -> dict[str, np.ndarray] | None:
-    """The embeddings of the upper-body and whole-body crops that `classify` cuts from this
-    picture and pose, as its checks read them (None without both). Read from the crops, not from
-    a Reading: a Reading drops the whole-body garment of a picture cut above the hips."""
+def crops_embeddings(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel,
+                     regions: tuple[str, ...] = ("upper", "whole")) -> dict[str, np.ndarray] | None:
+    """The embeddings of the crops of `regions` that `classify` cuts from this picture and pose, as
+    its checks read them (None without all of them). Read from the crops, not from a Reading: a
+    Reading drops the whole-body garment of a picture cut above the hips."""
     if not pose.person:
         return None
     crops = garment_crops(rgb, pose)[2]
-    if "upper" not in crops or "whole" not in crops:
+    if any(region not in crops for region in regions):
         return None
-    return {region: np.array(garments.read(crops[region], region).embedding, np.float32) for region in ("upper", "whole")}
+    return {region: np.array(garments.read(crops[region], region).embedding, np.float32) for region in regions}
 
 
 def read_upload(rgb: np.ndarray, garments: GarmentModel) -> dict[str, np.ndarray] | None:
@@ -201,24 +198,16 @@ def read_no_one_examples(split: str, garments: GarmentModel) -> dict[str, np.nda
 
 
 def lower_features(rgb: np.ndarray, garments: GarmentModel, pose: PoseReading | None = None) -> np.ndarray | None:
-    """The lower-garment check's input for an upload of this picture, as `classify` gives it: the
-    embeddings of its lower-body and whole-body crops, then `lower_check_evidence` (None without
-    both crops); `pose`: the picture's, when already read."""
-    pose = pose or read_pose(rgb)
-    if not pose.person:
-        return None
-    picture, boxes, crops = garment_crops(rgb, pose)
-    if "lower" not in crops or "whole" not in crops:
-        return None
-    lower, whole = (garments.read(crops[region], region) for region in ("lower", "whole"))
-    evidence = lower_check_evidence(scaled_landmarks(pose, picture), boxes, picture.shape[0], lower, whole)
-    return np.hstack([lower.embedding, whole.embedding, evidence]).astype(np.float32)
+    """The lower-garment check's input for an upload of this picture: the embeddings of its
+    lower-body and whole-body crops (None without both); `pose`: the picture's, when already read."""
+    got = crops_embeddings(rgb, pose or read_pose(rgb), garments, ("lower", "whole"))
+    return None if got is None else np.hstack([got["lower"], got["whole"]])
 
 
 def lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
     """The lower-garment check's inputs (`lower_features`), labels (1 a lower garment, 0 none) and
     where each came from, for one split (cached)."""
-    return cached(f"lower_evidence_{split}_{garments.fingerprint}", lambda: read_lower_examples(split, garments))
+    return cached(f"lower_{split}_{garments.fingerprint}", lambda: read_lower_examples(split, garments))
 
 
 def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndarray]:
@@ -244,17 +233,10 @@ def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndar
 
 
 def lower_check(train: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray]:
-    """The lower-garment check fitted on the train examples; also its out-of-fold scores. The
-    evidence after the two embeddings is fitted standardised (train mean and spread), then the
-    standardising is folded into the weights and bias, so the check reads it as `classify` gives it."""
-    x = train["x"].astype(np.float64)
-    mean, spread = x.mean(0), x.std(0) + 1e-6
-    mean[:2 * EMBEDDING_SIZE], spread[:2 * EMBEDDING_SIZE] = 0.0, 1.0  # the embeddings as they are
-    z = (x - mean) / spread
-    out_of_fold = out_of_fold_scores(z, train["y"])
+    """The lower-garment check fitted on the train examples; also its out-of-fold scores."""
+    out_of_fold = out_of_fold_scores(train["x"], train["y"])
     threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - LOWER_KEPT))
-    w, b = fit_logistic(z, train["y"])
-    w, b = w / spread, b - float(np.dot(w, mean / spread))
+    w, b = fit_logistic(train["x"], train["y"])
     return LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]), out_of_fold
 
 

@@ -50,10 +50,9 @@ class UpperBodyCheck(LinearCheck):
     upper-body check").
     `legs`, on the same embeddings, asks of a skeleton without an upper body: are its crops legs
     (worth reading the lower garment from), or no one at all (a product photo, an object)?
-    `lower`, on the lower-body and whole-body crops' embeddings and what the pose and the heads
-    say of the legs (`pipeline.lower_check_evidence`), asks whether the lower-body crop shows a
-    lower garment, or a sliver of waistband in a photo cut at the waist ("The lower-garment
-    check")."""
+    `lower`, on the lower-body and whole-body crops' embeddings, asks whether the lower-body crop
+    shows a lower garment, or a sliver of waistband in a photo cut at the waist ("The
+    lower-garment check")."""
 
     garment_model: str
     legs: LinearCheck | None = None
@@ -65,9 +64,8 @@ class UpperBodyCheck(LinearCheck):
     def shows_legs(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
         return self.legs is not None and self.legs.passes(np.concatenate([upper, whole]))
 
-    def shows_lower_garment(self, lower: list[float] | np.ndarray, whole: list[float] | np.ndarray,
-                            evidence: np.ndarray) -> bool:
-        return self.lower is None or self.lower.passes(np.concatenate([lower, whole, evidence]))
+    def shows_lower_garment(self, lower: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
+        return self.lower is None or self.lower.passes(np.concatenate([lower, whole]))
 
 
 def load_upper_body_check(fingerprint: str, path: Path | None = None) -> UpperBodyCheck | None:
@@ -139,11 +137,10 @@ class GarmentModel:
         model has no check)?"""
         return self.upper_body_check is not None and self.upper_body_check.shows_legs(upper.embedding, whole.embedding)
 
-    def shows_lower_garment(self, lower: GarmentReading, whole: GarmentReading, evidence: np.ndarray) -> bool:
-        """Do one person's lower-body and whole-body readings, with the `evidence` of the pose
-        (`pipeline.lower_check_evidence`), show a lower garment (True when the model has no check)?"""
-        return (self.upper_body_check is None
-                or self.upper_body_check.shows_lower_garment(lower.embedding, whole.embedding, evidence))
+    def shows_lower_garment(self, lower: GarmentReading, whole: GarmentReading) -> bool:
+        """Do one person's lower-body and whole-body readings show a lower garment (True when the
+        model has no check)?"""
+        return self.upper_body_check is None or self.upper_body_check.shows_lower_garment(lower.embedding, whole.embedding)
 
     def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """All heads for one crop: class probabilities per head, and the unit-length embedding."""

@@ -200,7 +200,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         readings["whole"] = garments.reading_from(whole_outputs, crops["whole"], "whole")
         body_gender = garments.gender_from(whole_outputs)
     height, width = rgb.shape[:2]
-    landmarks = scaled_landmarks(pose, rgb)
+    landmarks = np.array(pose.landmarks) * (width / pose.width, height / pose.height, 1, 1)
     for region in ("upper", "lower"):
         if region in crops:
             part = colour_part(landmarks, width, height, boxes[region], region)
@@ -209,9 +209,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         # (the same run also gives the lower garment in the whole-body box: the legs, if any)
         legs = garments.reading_from(whole_outputs, crops["whole"], "lower")
         return read_legs_only(readings["upper"], readings["whole"], legs, pose.people_count, garments)
-    if "lower" in readings and "whole" in readings and not garments.shows_lower_garment(
-            readings["lower"], readings["whole"],
-            lower_check_evidence(landmarks, boxes, height, readings["lower"], readings["whole"])):
+    if "lower" in readings and "whole" in readings and not garments.shows_lower_garment(readings["lower"], readings["whole"]):
         # A photo cut at the waist: BlazePose squeezes the skeleton into it, knees and all, and the
         # lower-body box is a sliver of waistband, not a garment to name (model card, "The
         # lower-garment check").
@@ -233,30 +231,6 @@ def garment_crops(rgb: np.ndarray, pose: PoseReading) -> tuple[np.ndarray, dict[
     rgb = brightened(rgb)
     boxes = scaled_boxes(pose, rgb)
     return rgb, boxes, {region: box.crop(rgb) for region in GARMENT_REGIONS if (box := boxes.get(region)) is not None}
-
-
-def scaled_landmarks(pose: PoseReading, rgb: np.ndarray) -> np.ndarray:
-    """The pose's landmarks ([x, y, visibility, presence]) in `rgb`, as `scaled_boxes` the boxes."""
-    height, width = rgb.shape[:2]
-    return np.array(pose.landmarks) * (width / pose.width, height / pose.height, 1, 1)
-
-
-LEG_LANDMARKS = (25, 26, 27, 28)  # BlazePose's knees and ankles
-
-
-def lower_check_evidence(landmarks: np.ndarray, boxes: dict[str, Box | None], height: int,
-                         lower: GarmentReading, whole: GarmentReading) -> np.ndarray:
-    """What the lower-garment check reads besides the two crops' embeddings (model card, "The
-    lower-garment check"): how sure the pose is of the knees and ankles (visibility, presence),
-    how sure the lower and whole heads are, and where the boxes sit (the lower box's height and
-    bottom in picture heights, its height against the upper box's, the knees' and ankles' mean
-    height). On a photo cut at the waist the skeleton is squeezed into the picture: a short
-    lower box at the bottom edge, with legs the landmark model is unsure of. The embeddings alone
-    let a third of such strips through (train, out of fold)."""
-    legs = landmarks[list(LEG_LANDMARKS)]
-    low, up = boxes["lower"], boxes.get("upper")
-    return np.r_[legs[:, 2], legs[:, 3], lower.score, whole.score, low.height / height, low.y1 / height,
-                 low.height / up.height if up is not None else 0.0, legs[:, 1].mean() / height]
 
 
 # The lower garment read in a photo of the legs only is kept when its model score reaches this
