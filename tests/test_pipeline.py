@@ -92,8 +92,8 @@ def test_a_photo_of_the_legs_only_reads_the_lower_garment_alone_and_the_top_half
 
     # sample: (cut, what the legs answer reads; None: nobody). The skeleton made up in ccp_1006
     # (a long dress) lies upside down: read_pose turned the photo by it, and its "legs" box holds
-    # the shoes, read as trousers. A wrong answer (docs/measurements.md, "The legs answer"), pinned here so that
-    # a change to it is seen.
+    # the shoes, read as trousers. A wrong answer (docs/measurements.md, "The legs answer"),
+    # pinned here so that a change to it is seen.
     made_up = {"ccp_1006": ("hips down", "pants"), "ccp_1012": ("thighs down", "skirt"),
                "ccp_1014": ("thighs down", None), "ccp_1065": ("thighs down", "jeans")}
     for path in sample_photos:
