@@ -122,7 +122,8 @@ def test_an_upper_body_check_fitted_for_another_model_is_not_used(tmp_path):
     with_lower = check.model_copy(update={"lower": LinearCheck(threshold=0.5, bias=0.0, weights=[1.0, 0.0, 0.0, 1.0])})
     path.write_text(with_lower.model_dump_json())
     assert load_upper_body_check("0123456789abcdef", path) == with_lower
-    assert with_lower.shows_lower_garment([1.0, 0.0], [1.0, 0.0]) and not with_lower.shows_lower_garment([0.0, 1.0], [1.0, 0.0])
+    assert with_lower.shows_lower_garment([1.0, 0.0], [1.0, 0.0])
+    assert not with_lower.shows_lower_garment([0.0, 1.0], [1.0, 0.0])
 
 
 @needs_model

@@ -73,7 +73,9 @@ LEGS_KEPT = 0.95  # share of the legs the legs check keeps (out-of-fold, train)
 LOWER_KEPT = 0.995  # share of real lower-body crops the lower-garment check keeps (out-of-fold, train)
 # Photos cut this many torso lengths below the hip line hold no lower garment to name (0.2 is
 # FRAMINGS' "waist up"; regions.body_regions boxes a lower body without knees from half a torso on).
-NO_LOWER_CUTS: dict[str, Rows] = {f"hips + {f} T": (lambda s, h, k, f=f: (None, h + f * (h - s))) for f in (0.0, 0.1, 0.2)}
+NO_LOWER_CUTS: dict[str, Rows] = {
+    f"hips + {f} T": (lambda s, h, k, f=f: (None, h + f * (h - s))) for f in (0.0, 0.1, 0.2)
+}
 # Photos cut at the knees or a little below hold a lower garment cut short, as a photo framed
 # from the knees up (eval_robustness "knees up"; without these the check took thighs for a
 # waistband). Cuts at mid-thigh are left out: as examples of a garment they let most waistbands
@@ -81,6 +83,12 @@ NO_LOWER_CUTS: dict[str, Rows] = {f"hips + {f} T": (lambda s, h, k, f=f: (None, 
 LOWER_CUTS: dict[str, Rows] = {
     "knees": lambda s, h, k: (None, k),
     "knees + half a thigh": lambda s, h, k: (None, k + 0.5 * (k - h)),
+}
+# Every cut a ccp photo gives the lower-garment check, with its label (0 none, 1 a lower garment).
+LABELLED_LOWER_CUTS: dict[str, tuple[Rows, int]] = {
+    "chest up": (FRAMINGS["chest up"][0], 0),
+    **{name: (rows_kept, 0) for name, rows_kept in NO_LOWER_CUTS.items()},
+    **{name: (rows_kept, 1) for name, rows_kept in LOWER_CUTS.items()},
 }
 L2 = 1.0  # ridge penalty of the logistic regression
 # --with-copies (tried, not shipped: model card): copies of each ccp photo as uploads can be, more
@@ -220,9 +228,7 @@ def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndar
         if not can_be_framed(full):
             continue
         landmarks = np.array(full.landmarks)
-        cuts = {"chest up": (FRAMINGS["chest up"][0], 0)} | {name: (rows_kept, 0) for name, rows_kept in NO_LOWER_CUTS.items()}
-        cuts |= {name: (rows_kept, 1) for name, rows_kept in LOWER_CUTS.items()}
-        for name, (rows_kept, label) in cuts.items():
+        for name, (rows_kept, label) in LABELLED_LOWER_CUTS.items():
             if (got := lower_features(cut(rgb, landmarks, rows_kept), garments)) is not None:
                 rows.append((got, label, name))
     for truth in tqdm(datasets.load("peta", split), desc=f"peta {split}, lower", unit="photo"):

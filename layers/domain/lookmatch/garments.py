@@ -140,7 +140,8 @@ class GarmentModel:
     def shows_lower_garment(self, lower: GarmentReading, whole: GarmentReading) -> bool:
         """Do one person's lower-body and whole-body readings show a lower garment (True when the
         model has no check)?"""
-        return self.upper_body_check is None or self.upper_body_check.shows_lower_garment(lower.embedding, whole.embedding)
+        return (self.upper_body_check is None
+                or self.upper_body_check.shows_lower_garment(lower.embedding, whole.embedding))
 
     def outputs(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
         """All heads for one crop: class probabilities per head, and the unit-length embedding."""

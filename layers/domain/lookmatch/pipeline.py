@@ -209,7 +209,8 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         # (the same run also gives the lower garment in the whole-body box: the legs, if any)
         legs = garments.reading_from(whole_outputs, crops["whole"], "lower")
         return read_legs_only(readings["upper"], readings["whole"], legs, pose.people_count, garments)
-    if "lower" in readings and "whole" in readings and not garments.shows_lower_garment(readings["lower"], readings["whole"]):
+    if ("lower" in readings and "whole" in readings
+            and not garments.shows_lower_garment(readings["lower"], readings["whole"])):
         # A photo cut at the waist: BlazePose squeezes the skeleton into it, knees and all, and the
         # lower-body box is a sliver of waistband, not a garment to name (model card, "The
         # lower-garment check").
