@@ -183,6 +183,46 @@ def test_zoomed_windows_find_nobody_in_a_garment_photo(monkeypatch):
     assert pose_estimator().detect_zoomed(jacket) != []  # the hazard the threshold is there for
 
 
+def tight_crop(rgb: np.ndarray, reading: PoseReading) -> tuple[np.ndarray, int, int]:
+    """The picture cut to the person's whole-body box (a person filling a tall frame), and its origin."""
+    body = reading.boxes["whole"]
+    x0, y0 = int(body.x0), int(body.y0)
+    return np.ascontiguousarray(rgb[y0:int(body.y1), x0:int(body.x1)]), x0, y0
+
+
+def test_a_person_filling_a_tall_frame_is_found_without_the_detector(sample_readings, monkeypatch):
+    """With the detector blind (as on small PETA pedestrians seen from behind), a picture framed
+    around one standing person is still read: the landmark model on the ROI such a person has,
+    its landmarks back in the picture's pixels, where the person is."""
+    _, rgb, reading = sample_readings[1]
+    crop, x0, y0 = tight_crop(rgb, reading)
+    monkeypatch.setattr(pose.PoseEstimator, "detect_bodies", lambda self, rgb: [])
+    framed = read_pose(crop)
+    assert framed.person and framed.people_count == 1 and framed.score == 0.0
+    body = [11, 12, 23, 24, 25, 26, 27, 28]
+    expected = np.asarray(reading.landmarks)[body, :2] - (x0, y0)
+    assert np.abs(np.asarray(framed.landmarks)[body, :2] - expected).max() < 0.05 * crop.shape[0]
+    heights = [framed.boxes[region].center[1] for region in ("head", "upper", "lower", "feet")]
+    assert heights == sorted(heights)
+
+
+def test_the_framed_try_needs_a_tall_picture(sample_readings):
+    _, rgb, reading = sample_readings[1]
+    crop, _, _ = tight_crop(rgb, reading)
+    assert pose_estimator().detect_framed(crop) != []
+    wide = cv2.copyMakeBorder(crop, 0, 0, crop.shape[0] // 2, crop.shape[0] // 2, cv2.BORDER_REPLICATE)
+    assert pose_estimator().detect_framed(wide) == []
+
+
+def test_the_framed_try_finds_nobody_in_a_hanging_dress(monkeypatch):
+    """The landmark model claims a pose in this dress on its hanger (flag ~0.9), but shoulders,
+    hips, knees and ankles are not seen as a person's are: FRAMED_MIN_VISIBILITY keeps it out."""
+    dress = load_image(REPO_ROOT / "samples" / "catalog" / "images" / "LM-DR-009.jpg")
+    assert pose_estimator().detect_framed(dress) == []
+    monkeypatch.setattr(pose, "FRAMED_MIN_VISIBILITY", 0.6)
+    assert pose_estimator().detect_framed(dress) != []  # the hazard the threshold is there for
+
+
 def test_read_pose_is_safe_from_several_threads(sample_readings):
     from concurrent.futures import ThreadPoolExecutor
 

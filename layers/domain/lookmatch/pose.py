@@ -10,6 +10,7 @@ The SSD helpers here (anchors, decoding, weighted NMS, letterbox) are shared wit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -33,6 +34,7 @@ LEFT_FOOT, RIGHT_FOOT = 31, 32
 NUM_LANDMARKS = 33
 # Both sides' points, as index lists for the (33, k) landmark arrays.
 SHOULDERS, HIPS, KNEES = [LEFT_SHOULDER, RIGHT_SHOULDER], [LEFT_HIP, RIGHT_HIP], [LEFT_KNEE, RIGHT_KNEE]
+ANKLES = [LEFT_ANKLE, RIGHT_ANKLE]
 MAX_REFINE = 3  # landmark re-runs on the model's own ROI when the detector's ROI is off
 REFINE_TOLERANCE = 0.05  # ROI centre shift or size change, as a share of its side
 DUPLICATE_IOU = 0.5  # landmark extents overlapping more than this are the same person
@@ -43,6 +45,16 @@ RETRY_PAD = 0.3  # edge padding, as a share of the longer side, for a second try
 # 0.88+ for 19 in 20 real people a third of the picture's height): a zoomed detection must score
 # ZOOM_MIN_SCORE.
 ZOOM_GRID, ZOOM_SHARE, ZOOM_MIN_SCORE = 2, 0.55, 0.75
+# A last try for a picture framed around one standing person (at least FRAMED_MIN_ASPECT times
+# taller than wide), as a person cropped out of a larger photo: the landmark model runs on the ROI
+# such a person would have (hips at mid-height, head at the top edge). On a product photo it claims
+# a pose as readily (its flag is no test), so the skeleton is kept only when it stands the way a
+# person filling the frame does: flag >= FRAMED_MIN_FLAG, shoulders, hips, knees and ankles seen
+# (mean visibility >= FRAMED_MIN_VISIBILITY), spanning FRAMED_MIN_SPAN of the height, shoulders
+# above hips above ankles. Fitted on PETA and product train photos (docs/measurements.md, "People
+# the detector misses").
+FRAMED_MIN_ASPECT, FRAMED_MIN_FLAG, FRAMED_MIN_VISIBILITY, FRAMED_MIN_SPAN = 1.5, 0.8, 0.75, 0.7
+FRAMED_HIP_HEIGHTS = (0.5, 0.55)  # hip centre tried at these shares of the picture's height
 
 # Skeleton edges for drawing (MediaPipe's POSE_CONNECTIONS).
 CONNECTIONS = (
@@ -205,14 +217,32 @@ class PoseEstimator:
         crops that cut close to the head and feet (PETA pedestrians: 56% found as they are, 92%
         padded, on 200 of them). If still nobody, the detector looks again through zoomed
         windows (`detect_zoomed`): it misses most people under about a third of the picture's
-        height. Landmarks come back in the original picture's pixels.
+        height. Last, a picture framed around one standing person is read as that person
+        (`detect_framed`): the detector keys on the face and misses small people seen from behind.
+        Landmarks come back in the original picture's pixels.
         """
         people = self._detect(rgb)
         if not people:
             people = self._detect_padded(rgb, int(round(RETRY_PAD * max(rgb.shape[:2]))))
         if not people:
             people = self.detect_zoomed(rgb)
+        if not people:
+            people = self.detect_framed(rgb)
         return people
+
+    def detect_framed(self, rgb: np.ndarray) -> list[Person]:
+        """The person a tall picture is framed around, found without the detector (see
+        FRAMED_MIN_ASPECT); [] when the picture is not tall or the skeleton does not stand as a
+        person filling the frame does. Its detector score is 0."""
+        height, width = rgb.shape[:2]
+        if height < FRAMED_MIN_ASPECT * width:
+            return []
+        top = np.array([width / 2, 0.0])
+        for hip_height in FRAMED_HIP_HEIGHTS:
+            person = self._settled(rgb, np.array([width / 2, hip_height * height]), top, 0.0)
+            if _stands_in_frame(person, height):
+                return [person]
+        return []
 
     def detect_padded(self, rgb: np.ndarray, pad: int) -> list[Person]:
         """Detect in the picture with `pad` replicated edge pixels on every side."""
@@ -261,21 +291,28 @@ class PoseEstimator:
             return any(_iou(extent, _extent(p.landmarks)) >= DUPLICATE_IOU for p in people)
 
         for det in dets[: self.max_people]:
-            person = self.landmarks(rgb, det.keypoints[0], det.keypoints[1], det.score)
-            # The detector's hip/size keypoints can be off (a long skirt hides the hips): the ROI
-            # then cuts the legs off, and the landmark model squeezes the whole body into it
-            # while still claiming a pose (its flag stays high). Its two auxiliary points propose
-            # the ROI it would like (MediaPipe tracks video frames with them): when that differs
-            # from the one used, re-run on it until it settles (ccp 1652: 3 runs; a typical
-            # photo: none, the ROIs agree within 2%).
-            for _ in range(MAX_REFINE):
-                if seen_before(person) or (person.pose_flag >= self.flag_threshold
-                                           and _roi_change(person) < REFINE_TOLERANCE):
-                    break
-                person = self.landmarks(rgb, person.aux[0], person.aux[1], det.score)
+            person = self._settled(rgb, det.keypoints[0], det.keypoints[1], det.score, seen_before)
             if person.pose_flag >= self.flag_threshold and not seen_before(person):
                 people.append(person)
         return people
+
+    def _settled(self, rgb: np.ndarray, hip: np.ndarray, top: np.ndarray, score: float,
+                 seen_before: Callable[[Person], bool] = lambda person: False) -> Person:
+        """The landmarks on the ROI given by `hip` and `top`, re-run on the ROI they propose until
+        it settles (or `seen_before` says the body is one already found).
+
+        The detector's hip/size keypoints can be off (a long skirt hides the hips): the ROI then
+        cuts the legs off, and the landmark model squeezes the whole body into it while still
+        claiming a pose (its flag stays high). Its two auxiliary points propose the ROI it would
+        like (MediaPipe tracks video frames with them): when that differs from the one used,
+        re-run on it (ccp 1652: 3 runs; a typical photo: none, the ROIs agree within 2%)."""
+        person = self.landmarks(rgb, hip, top, score)
+        for _ in range(MAX_REFINE):
+            if seen_before(person) or (person.pose_flag >= self.flag_threshold
+                                       and _roi_change(person) < REFINE_TOLERANCE):
+                break
+            person = self.landmarks(rgb, person.aux[0], person.aux[1], score)
+        return person
 
     def detect_bodies(self, rgb: np.ndarray) -> list[Detection]:
         """Detector only: boxes and keypoints in image pixels, best score first."""
@@ -310,6 +347,15 @@ class PoseEstimator:
         lm = np.concatenate([xy[:NUM_LANDMARKS], raw[:NUM_LANDMARKS, 2:3] * side / n, visibility_presence], axis=1)
         aux = xy[NUM_LANDMARKS:NUM_LANDMARKS + 2]  # hip centre and full-body point for a new ROI
         return Person(lm, score, flag, (float(hip[0]), float(hip[1])), side, angle, aux)
+
+
+def _stands_in_frame(person: Person, height: int) -> bool:
+    """Whether a skeleton stands as a person filling a picture of this height does (FRAMED_*)."""
+    lm = person.landmarks
+    seen = lm[SHOULDERS + HIPS + KNEES + ANKLES, 3].mean()  # column 3: visibility
+    return (person.pose_flag >= FRAMED_MIN_FLAG and seen >= FRAMED_MIN_VISIBILITY
+            and np.ptp(lm[:, 1]) >= FRAMED_MIN_SPAN * height
+            and lm[SHOULDERS, 1].mean() < lm[HIPS, 1].mean() < lm[ANKLES, 1].mean())
 
 
 def _roi_change(person: Person) -> float:
