@@ -199,7 +199,7 @@ def test_a_person_filling_a_tall_frame_is_found_without_the_detector(sample_read
     monkeypatch.setattr(pose.PoseEstimator, "detect_bodies", lambda self, rgb: [])
     framed = read_pose(crop)
     assert framed.person and framed.people_count == 1 and framed.score == 0.0
-    body = [11, 12, 23, 24, 25, 26, 27, 28]
+    body = pose.SHOULDERS + pose.HIPS + pose.KNEES + pose.ANKLES
     expected = np.asarray(reading.landmarks)[body, :2] - (x0, y0)
     assert np.abs(np.asarray(framed.landmarks)[body, :2] - expected).max() < 0.05 * crop.shape[0]
     heights = [framed.boxes[region].center[1] for region in ("head", "upper", "lower", "feet")]

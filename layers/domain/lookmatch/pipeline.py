@@ -31,7 +31,8 @@ class PoseReading(BaseModel):
     confirmed (at most PoseEstimator.max_people are examined). boxes: head / upper / lower /
     whole / feet of the main person in pixels (None when that part is not in the picture).
     landmarks: the main person's 33 BlazePose landmarks as [x, y, visibility, presence] in image
-    pixels. score: the pose detector's confidence for the main person (0 when nobody).
+    pixels. score: the pose detector's confidence for the main person (0 when nobody, or when
+    the person was found without the detector: pose.PoseEstimator.detect_framed).
     turns: quarter turns counterclockwise (np.rot90) the photo was given to stand the person
     upright (a photo turned without its EXIF tag); width, height, boxes and landmarks are those of
     the turned photo (`upright` gives it).
