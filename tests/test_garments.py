@@ -124,6 +124,11 @@ def test_an_upper_body_check_fitted_for_another_model_is_not_used(tmp_path):
     assert load_upper_body_check("0123456789abcdef", path) == with_lower
     assert with_lower.shows_lower_garment([1.0, 0.0], [1.0, 0.0])
     assert not with_lower.shows_lower_garment([0.0, 1.0], [1.0, 0.0])
+    assert check.shows_person([0.0, 1.0], [1.0, 0.0])  # no product check: a framed person stands
+    with_product = check.model_copy(update={"product": LinearCheck(threshold=0.5, bias=0.0, weights=[0.0, 0.0, 1.0, 1.0])})
+    path.write_text(with_product.model_dump_json())
+    assert load_upper_body_check("0123456789abcdef", path) == with_product
+    assert with_product.shows_person([0.0, 0.0], [1.0, 0.0]) and not with_product.shows_person([1.0, 1.0], [0.0, 0.0])
 
 
 @needs_model

@@ -38,6 +38,16 @@ whole-body crop stops at the waist; on a photo framed from the knees up it holds
 - none (0): those of the ccp photos cut "chest up" and at the hips + 0 to 0.2 of a torso
   (NO_LOWER_CUTS).
 Its threshold keeps LOWER_KEPT of the real lower crops, out of fold.
+
+Its fourth part, the product check (`UpperBodyCheck.product`), is asked only of a person found
+without the detector (pose.PoseEstimator.detect_framed, a picture framed around one standing
+person): a garment laid flat or hung up can stand as such a person, landmarks and all. A logistic
+regression on the upper-body and whole-body crops' embeddings:
+- a person (1): every real example of the upper-body check above;
+- a product photo (0): the skeletons BlazePose finds in the train product photos (all of them).
+Its threshold keeps REAL_KEPT of the people, out of fold. It is not asked of the people the
+detector finds: fitted with product photos as made up, the upper-body check itself lost a real
+woman in a long coat on val (model card, "The product check").
 Writes
 layers/models/torso_check.json with the garment model's fingerprint: the check applies to that
 model's embeddings only, so rebuilding the garment model means running this again
@@ -238,12 +248,27 @@ def read_lower_examples(split: str, garments: GarmentModel) -> dict[str, np.ndar
             "source": np.array([r[2] for r in rows])}
 
 
+def fitted_check(x: np.ndarray, y: np.ndarray, kept: float) -> tuple[LinearCheck, np.ndarray]:
+    """A logistic regression fitted on (x, y), its threshold keeping `kept` of the examples labelled
+    1 out of fold; also its out-of-fold scores."""
+    out_of_fold = out_of_fold_scores(x, y)
+    threshold = float(np.quantile(out_of_fold[y == 1], 1 - kept))
+    w, b = fit_logistic(x, y)
+    return LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]), out_of_fold
+
+
 def lower_check(train: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray]:
     """The lower-garment check fitted on the train examples; also its out-of-fold scores."""
-    out_of_fold = out_of_fold_scores(train["x"], train["y"])
-    threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - LOWER_KEPT))
-    w, b = fit_logistic(train["x"], train["y"])
-    return LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]), out_of_fold
+    return fitted_check(train["x"], train["y"], LOWER_KEPT)
+
+
+def product_check(train: dict[str, np.ndarray], no_one: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray, np.ndarray]:
+    """The product check fitted on the train examples: the real ones (1) against the skeletons
+    in product photos (0). Also returns its out-of-fold scores and labels."""
+    people, products = features(train)[train["y"] == 1], features(no_one)
+    x = np.vstack([people, products])
+    y = np.r_[np.ones(len(people)), np.zeros(len(products))]
+    return (*fitted_check(x, y, REAL_KEPT), y)
 
 
 def rejected_by(check: UpperBodyCheck, x: np.ndarray) -> np.ndarray:
@@ -260,11 +285,7 @@ def legs_check(train: dict[str, np.ndarray], no_one: dict[str, np.ndarray],
     others = rejected_by(upper_body, features(no_one))
     x = np.vstack([legs, others])
     y = np.r_[np.ones(len(legs)), np.zeros(len(others))]
-    out_of_fold = out_of_fold_scores(x, y)
-    threshold = float(np.quantile(out_of_fold[y == 1], 1 - LEGS_KEPT))
-    w, b = fit_logistic(x, y)
-    return (LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]),
-            out_of_fold, y)
+    return (*fitted_check(x, y, LEGS_KEPT), y)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:
@@ -314,13 +335,10 @@ def main() -> None:
     garments = GarmentModel(upper_body_check=False)
     train, val = (examples(split, garments, args.with_copies) for split in ("train", "val"))
     x_train, x_val = features(train), features(val)
-    out_of_fold = out_of_fold_scores(x_train, train["y"])
-    threshold = float(np.quantile(out_of_fold[train["y"] == 1], 1 - REAL_KEPT))
-    w, b = fit_logistic(x_train, train["y"])
-    report("train, out of fold", out_of_fold, train, threshold)
-    report("val", x_val @ w + b, val, threshold)
-    check = UpperBodyCheck(garment_model=garments.fingerprint, threshold=round(threshold, 6), bias=round(b, 6),
-                           weights=[round(float(v), 6) for v in w])
+    upper_body, out_of_fold = fitted_check(x_train, train["y"], REAL_KEPT)
+    report("train, out of fold", out_of_fold, train, upper_body.threshold)
+    report("val", x_val @ np.array(upper_body.weights) + upper_body.bias, val, upper_body.threshold)
+    check = UpperBodyCheck(garment_model=garments.fingerprint, **upper_body.model_dump())
     legs, out_of_fold, y = legs_check(train, no_one_examples("train", garments), check)
     print(f"legs check: of the skeletons without an upper body, judged legs (score >= {legs.threshold:.3f})")
     print(f"  train, out of fold: legs {np.mean(out_of_fold[y == 1] >= legs.threshold):6.1%} of {int(y.sum())}, "
@@ -329,13 +347,19 @@ def main() -> None:
     for name, x in (("legs", x_val[val["y"] == 0]), ("no one", val_no_one)):
         x = rejected_by(check, x)
         print(f"  val: {name} {np.mean([legs.passes(v) for v in x]):6.1%} of {len(x)}")
+    product, out_of_fold, y = product_check(train, no_one_examples("train", garments))
+    print(f"product check: judged a person (score >= {product.threshold:.3f})")
+    print(f"  train, out of fold: people {np.mean(out_of_fold[y == 1] >= product.threshold):6.1%} of {int(y.sum())}, "
+          f"product photos {np.mean(out_of_fold[y == 0] >= product.threshold):6.1%} of {int((1 - y).sum())}")
+    for name, x in (("people", x_val[val["y"] == 1]), ("product photos", val_no_one)):
+        print(f"  val: {name} {np.mean([product.passes(v) for v in x]):6.1%} of {len(x)}")
     lower_train, lower_val = (lower_examples(split, garments) for split in ("train", "val"))
     lower, out_of_fold = lower_check(lower_train)
     kinds = ("none", "garment")
     report("lower-garment check, train, out of fold", out_of_fold, lower_train, lower.threshold, "a lower garment", kinds)
     report("lower-garment check, val", lower_val["x"] @ np.array(lower.weights) + lower.bias, lower_val,
            lower.threshold, "a lower garment", kinds)
-    check = check.model_copy(update={"legs": legs, "lower": lower})
+    check = check.model_copy(update={"legs": legs, "lower": lower, "product": product})
     args.out.write_text(check.model_dump_json(indent=1, exclude_none=True) + "\n")
     print(f"wrote {args.out} ({time.time() - start:.0f} s)")
 

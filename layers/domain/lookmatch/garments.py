@@ -52,11 +52,15 @@ class UpperBodyCheck(LinearCheck):
     (worth reading the lower garment from), or no one at all (a product photo, an object)?
     `lower`, on the lower-body and whole-body crops' embeddings, asks whether the lower-body crop
     shows a lower garment, or a sliver of waistband in a photo cut at the waist ("The
-    lower-garment check")."""
+    lower-garment check").
+    `product`, on the upper-body and whole-body crops' embeddings, asks of a person found without
+    the detector (pose.PoseEstimator.detect_framed) whether the crops show a person or a garment
+    laid flat or hung up ("The product check")."""
 
     garment_model: str
     legs: LinearCheck | None = None
     lower: LinearCheck | None = None
+    product: LinearCheck | None = None
 
     def shows_upper_body(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
         return self.passes(np.concatenate([upper, whole]))
@@ -67,6 +71,8 @@ class UpperBodyCheck(LinearCheck):
     def shows_lower_garment(self, lower: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
         return self.lower is None or self.lower.passes(np.concatenate([lower, whole]))
 
+    def shows_person(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
+        return self.product is None or self.product.passes(np.concatenate([upper, whole]))
 
 def load_upper_body_check(fingerprint: str, path: Path | None = None) -> UpperBodyCheck | None:
     """The check fitted for the garment model with this fingerprint; None when there is none (a
@@ -136,6 +142,11 @@ class GarmentModel:
         """Of readings without an upper body: are the crops legs, not no one at all (False when the
         model has no check)?"""
         return self.upper_body_check is not None and self.upper_body_check.shows_legs(upper.embedding, whole.embedding)
+
+    def shows_person(self, upper: GarmentReading, whole: GarmentReading) -> bool:
+        """Do the upper-body and whole-body readings of a person found without the detector show a
+        person, not a garment laid flat or hung up (True when the model has no check)?"""
+        return self.upper_body_check is None or self.upper_body_check.shows_person(upper.embedding, whole.embedding)
 
     def shows_lower_garment(self, lower: GarmentReading, whole: GarmentReading) -> bool:
         """Do one person's lower-body and whole-body readings show a lower garment (True when the

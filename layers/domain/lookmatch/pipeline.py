@@ -47,6 +47,11 @@ class PoseReading(BaseModel):
     score: float
     turns: int = 0
 
+    @property
+    def found_without_detector(self) -> bool:
+        """The person was found by the framed try (pose.PoseEstimator.detect_framed)."""
+        return self.person and self.score == 0.0
+
 
 # A person small in the working image (a shot from across the street) leaves garment crops and a
 # face of a few dozen pixels, enlarged blurry to the models' inputs. Classify then cuts them from a
@@ -181,7 +186,9 @@ class Reading(BaseModel):
 def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None = None,
              gender: GenderModel | None = None) -> Reading:
     """Gender and garments of the main person found by `read_pose` in the same photo; the lower
-    garment alone, or nobody (person False), when the crops show no upper body (`read_legs_only`); no
+    garment alone, or nobody (person False), when the crops show no upper body (`read_legs_only`);
+    nobody when a person found without the detector (PoseReading.found_without_detector) has crops
+    that show a garment hung up or laid flat (GarmentModel.shows_person); no
     lower garment when the lower-body crop shows none (GarmentModel.shows_lower_garment); no
     whole-body garment when the picture stops above the hips (regions.hips_in_frame).
 
@@ -206,6 +213,9 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         if region in crops:
             part = colour_part(landmarks, width, height, boxes[region], region)
             readings[region] = garments.read(crops[region], region, part)
+    if (pose.found_without_detector and "upper" in readings
+            and not garments.shows_person(readings["upper"], readings["whole"])):
+        return Reading(person=False, people_count=0)  # a garment laid flat or hung up
     if "upper" in readings and not garments.shows_upper_body(readings["upper"], readings["whole"]):
         # (the same run also gives the lower garment in the whole-body box: the legs, if any)
         legs = garments.reading_from(whole_outputs, crops["whole"], "lower")

@@ -155,7 +155,7 @@ def run_classify_stage(photo_id: str, image_key: str, pose_key: str, store: Obje
               if (g := getattr(reading, region, None)) is not None}
     if getattr(reading, "gender", None) is not None:
         labels["head"] = f"{reading.gender.label} {reading.gender.score:.2f}"
-    if not reading.person:  # the pose's person was made up (no upper body, no legs to read): no skeleton
+    if not reading.person:  # made up (no upper body, no legs to read) or a garment hung up: no skeleton
         pose = pose.model_copy(update={"person": False, "landmarks": [], "boxes": dict.fromkeys(pose.boxes)})
     elif getattr(reading, "legs_only", False):  # made up too, but its whole-body box holds the legs read
         boxes = dict.fromkeys(pose.boxes) | {"lower": pose.boxes.get("whole")}
