@@ -97,6 +97,27 @@ def test_evaluate_predictions_against_the_test_split():
 
 
 @needs_data
+def test_peta_is_also_scored_per_person():
+    """Several photos of one pedestrian weigh a per-photo accuracy towards that person: the
+    report also gives the mean of each person's accuracy (ccp, one photo a person, gives none)."""
+    by_person: dict[str, list] = {}
+    for truth in datasets.load("peta", "test"):
+        by_person.setdefault(truth.group, []).append(truth)
+    many = next(photos for photos in by_person.values() if len(photos) >= 3)[:3]
+    one = next(photos for photos in by_person.values() if len(photos) == 1)[0]
+    wrong = {"male": "female", "female": "male"}
+    lines = [line(f"peta/images/{t.key}.jpg", gender=t.gender) for t in many]  # 3 of 3 right
+    lines.append(line(f"peta/images/{one.key}.jpg", gender=wrong[one.gender]))  # 0 of 1 right
+    report = evaluation.evaluate_predictions(lines, "test")
+    assert report.heads["gender"].accuracy == pytest.approx(3 / 4)
+    assert report.per_person("gender") == (pytest.approx(1 / 2), 2)
+    assert "gender 50.0% of 2" in evaluation.format_report(report)
+    ccp = datasets.load("ccp", "test")[:2]
+    single = evaluation.evaluate_predictions([line(f"ccp/photos/{t.key}.jpg", upper=t.upper) for t in ccp], "test")
+    assert single.per_person("upper") is None and "per person" not in evaluation.format_report(single)
+
+
+@needs_data
 def test_ccp_photos_are_scored_against_the_chosen_label_source():
     eye = {t.key: t for t in datasets.load("ccp", "test", ccp_source="eye")}
     tags = {t.key: t for t in datasets.load("ccp", "test", ccp_source="tags")}
