@@ -52,7 +52,9 @@ Writes
 layers/models/torso_check.json with the garment model's fingerprint: the check applies to that
 model's embeddings only, so rebuilding the garment model means running this again
 (training/rebuild_garments.sh does). ~14 minutes to read the photos, ~6 for the product photos
-and ~11 for the lower-body crops (cached in training/cache).
+and ~11 for the lower-body crops (21 minutes in all on 2026-11-29), cached in training/cache under
+the garment model's fingerprint only: after a change to how poses are read (lookmatch.pose,
+lookmatch.pipeline), delete training/cache/{torso,no_one,lower}_* so that they are read again.
 """
 from __future__ import annotations
 
