@@ -341,7 +341,8 @@ def main() -> None:
     report("train, out of fold", out_of_fold, train, upper_body.threshold)
     report("val", x_val @ np.array(upper_body.weights) + upper_body.bias, val, upper_body.threshold)
     check = UpperBodyCheck(garment_model=garments.fingerprint, **upper_body.model_dump())
-    legs, out_of_fold, y = legs_check(train, no_one_examples("train", garments), check)
+    no_one_train = no_one_examples("train", garments)
+    legs, out_of_fold, y = legs_check(train, no_one_train, check)
     print(f"legs check: of the skeletons without an upper body, judged legs (score >= {legs.threshold:.3f})")
     print(f"  train, out of fold: legs {np.mean(out_of_fold[y == 1] >= legs.threshold):6.1%} of {int(y.sum())}, "
           f"no one {np.mean(out_of_fold[y == 0] >= legs.threshold):6.1%} of {int((1 - y).sum())}")
@@ -349,7 +350,7 @@ def main() -> None:
     for name, x in (("legs", x_val[val["y"] == 0]), ("no one", val_no_one)):
         x = rejected_by(check, x)
         print(f"  val: {name} {np.mean([legs.passes(v) for v in x]):6.1%} of {len(x)}")
-    product, out_of_fold, y = product_check(train, no_one_examples("train", garments))
+    product, out_of_fold, y = product_check(train, no_one_train)
     print(f"product check: judged a person (score >= {product.threshold:.3f})")
     print(f"  train, out of fold: people {np.mean(out_of_fold[y == 1] >= product.threshold):6.1%} of {int(y.sum())}, "
           f"product photos {np.mean(out_of_fold[y == 0] >= product.threshold):6.1%} of {int((1 - y).sum())}")
