@@ -2,7 +2,6 @@
 import pytest
 
 from lookmatch import datasets
-from lookmatch.config import data_dir
 from lookmatch.contract import GENDERS, LOWER, UPPER, WHOLE
 
 
@@ -62,7 +61,7 @@ def test_committed_split_files_cover_the_forced_samples():
     assert set(ccp.values()) == set(datasets.SPLITS)
 
 
-needs_data = pytest.mark.skipif(not (data_dir() / "ccp" / "labels.json").is_file(), reason="../shared/data absent")
+needs_data = pytest.mark.needs_data
 
 
 @needs_data

@@ -5,7 +5,6 @@ import pytest
 
 from lookmatch import datasets, evaluation
 from lookmatch.cli import main
-from lookmatch.config import data_dir
 
 
 def test_score_head_metrics_and_missing_predictions():
@@ -51,7 +50,7 @@ def test_parse_image_ref(image, ref):
     assert evaluation.parse_image_ref(image) == ref
 
 
-needs_data = pytest.mark.skipif(not (data_dir() / "ccp" / "labels.json").is_file(), reason="../shared/data absent")
+needs_data = pytest.mark.needs_data
 
 
 def line(image, person=True, **heads):

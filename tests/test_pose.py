@@ -219,6 +219,18 @@ def test_the_framed_try_finds_nobody_in_a_plain_tall_picture():
     assert pose_estimator().detect_framed(grey) == []
 
 
+@pytest.mark.needs_data
+def test_the_framed_try_finds_a_pedestrian_with_room_around_them(monkeypatch):
+    """A PETA train pedestrian (small, from behind) that neither the detector nor the ROIs with the
+    hips at 0.5 or 0.55 of the height read: the third, at 0.6 (a larger ROI), does."""
+    from lookmatch.config import data_dir
+
+    rgb = load_image(data_dir() / "peta" / "images" / "01088.jpg")
+    assert read_pose(rgb).person and read_pose(rgb).score == 0.0
+    monkeypatch.setattr(pose, "FRAMED_HIP_HEIGHTS", (0.5, 0.55))
+    assert not read_pose(rgb).person
+
+
 def test_read_pose_is_safe_from_several_threads(sample_readings):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -55,7 +55,7 @@ ZOOM_GRID, ZOOM_SHARE, ZOOM_MIN_SCORE = 2, 0.55, 0.75
 # the crops of a person found this way whether they show a person (GarmentModel.shows_person).
 # Set on PETA and product train photos (docs/measurements.md, "People the detector misses").
 FRAMED_MIN_ASPECT, FRAMED_MIN_FLAG, FRAMED_MIN_VISIBILITY, FRAMED_MIN_SPAN = 1.5, 0.5, 0.6, 0.6
-FRAMED_HIP_HEIGHTS = (0.5, 0.55)  # hip centre tried at these shares of the picture's height
+FRAMED_HIP_HEIGHTS = (0.5, 0.55, 0.6)  # hip centre tried at these shares of the picture's height
 
 # Skeleton edges for drawing (MediaPipe's POSE_CONNECTIONS).
 CONNECTIONS = (
