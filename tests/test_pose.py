@@ -226,7 +226,8 @@ def test_the_framed_try_finds_a_pedestrian_with_room_around_them(monkeypatch):
     from lookmatch.config import data_dir
 
     rgb = load_image(data_dir() / "peta" / "images" / "01088.jpg")
-    assert read_pose(rgb).person and read_pose(rgb).score == 0.0
+    found = read_pose(rgb)
+    assert found.person and found.score == 0.0
     monkeypatch.setattr(pose, "FRAMED_HIP_HEIGHTS", (0.5, 0.55))
     assert not read_pose(rgb).person
 
