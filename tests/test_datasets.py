@@ -61,10 +61,7 @@ def test_committed_split_files_cover_the_forced_samples():
     assert set(ccp.values()) == set(datasets.SPLITS)
 
 
-needs_data = pytest.mark.needs_data
-
-
-@needs_data
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name", datasets.DATASETS)
 def test_split_files_match_the_rule_and_labels_are_contract_strings(name):
     assert datasets.make_split(name) == datasets.read_split(name)  # committed == regenerated
@@ -80,7 +77,7 @@ def test_split_files_match_the_rule_and_labels_are_contract_strings(name):
     assert {t.split for t in rows} == set(datasets.SPLITS)
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_sample_photos_ground_truth():
     tags = {t.key: t for t in datasets.load("ccp", "test", ccp_source="tags")}
     assert tags["1065"].upper == "t-shirt" and tags["1065"].lower == "jeans"
@@ -115,7 +112,7 @@ def test_eye_sure_leaves_out_the_heads_marked_unsure():
     assert datasets.ccp_eye_labels(row, sure_only=True) == {"upper": "shirt", "lower": None, "whole": None}
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_eye_sure_is_the_by_eye_labels_less_the_unsure_heads():
     eye, sure = datasets.load("ccp", "test", ccp_source="eye"), datasets.load("ccp", "test", ccp_source="eye-sure")
     assert [t.key for t in eye] == [t.key for t in sure]
@@ -125,7 +122,7 @@ def test_eye_sure_is_the_by_eye_labels_less_the_unsure_heads():
         assert 0 < len(kept) < sum(getattr(a, head) is not None for a in eye)
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_both_ccp_label_sources_share_photos_split_and_gender():
     eye, tags = datasets.load("ccp", ccp_source="eye"), datasets.load("ccp", ccp_source="tags")
     assert [(t.key, t.split, t.gender) for t in eye] == [(t.key, t.split, t.gender) for t in tags]
@@ -134,7 +131,7 @@ def test_both_ccp_label_sources_share_photos_split_and_gender():
         datasets.load("ccp", ccp_source="masks")
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_ccp_gender_is_known_for_test_photos_only():
     rows = datasets.load("ccp")
     judged = [t for t in rows if t.gender]

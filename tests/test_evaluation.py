@@ -50,16 +50,13 @@ def test_parse_image_ref(image, ref):
     assert evaluation.parse_image_ref(image) == ref
 
 
-needs_data = pytest.mark.needs_data
-
-
 def line(image, person=True, **heads):
     obj = {"image": image, "person": person, "gender": None, "upper": None, "lower": None, "whole": None}
     obj.update({h: {"label": v, "score": 0.9} for h, v in heads.items()})
     return json.dumps(obj)
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_evaluate_predictions_against_the_test_split():
     test = [t for t in datasets.load("ccp", "test") if t.upper and t.lower][:4]
     train = datasets.load("ccp", "train")[0]
@@ -95,7 +92,7 @@ def test_evaluate_predictions_against_the_test_split():
     assert empty.selection_score is None and "selection score" not in evaluation.format_report(empty)
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_peta_is_also_scored_per_person():
     """Several photos of one pedestrian weigh a per-photo accuracy towards that person: the
     report also gives the mean of each person's accuracy (ccp, one photo a person, gives none)."""
@@ -116,7 +113,7 @@ def test_peta_is_also_scored_per_person():
     assert single.per_person("upper") is None and "per person" not in evaluation.format_report(single)
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_ccp_photos_are_scored_against_the_chosen_label_source():
     eye = {t.key: t for t in datasets.load("ccp", "test", ccp_source="eye")}
     tags = {t.key: t for t in datasets.load("ccp", "test", ccp_source="tags")}
@@ -128,7 +125,7 @@ def test_ccp_photos_are_scored_against_the_chosen_label_source():
     assert "ccp garment labels: tags" in evaluation.format_report(by_tags)
 
 
-@needs_data
+@pytest.mark.needs_data
 def test_cli_lists_test_photos_and_scores_a_file(tmp_path, capsys):
     assert main(["evaluate", "--list-test", "ccp"]) == 0
     paths = capsys.readouterr().out.split()

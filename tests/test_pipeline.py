@@ -164,19 +164,18 @@ def test_a_garment_hung_up_that_stands_as_a_framed_person_is_nobody(sample_readi
 
     model = garment_model()
     assert model.upper_body_check is not None and model.upper_body_check.product is not None
-    without = GarmentModel()
-    without.upper_body_check = model.upper_body_check.model_copy(update={"product": None})
+    other = GarmentModel()  # the same model, with its product check changed below
+    other.upper_body_check = model.upper_body_check.model_copy(update={"product": None})
     for name in ("LM-DR-023", "LM-SH-006"):
         rgb = load_image(REPO_ROOT / "samples" / "catalog" / "images" / f"{name}.jpg")
         pose = read_pose(rgb)
         assert pose.found_without_detector, f"{name}: not found by the framed try"
         assert classify(rgb, pose).person is False, name
-        assert classify(rgb, pose, without).person is True, f"{name}: the product check is not what rejects it"
-    rejects_all = GarmentModel()
-    rejects_all.upper_body_check = model.upper_body_check.model_copy(update={"product": LinearCheck(
-        threshold=1e9, bias=0.0, weights=[0.0] * len(model.upper_body_check.weights))})
+        assert classify(rgb, pose, other).person is True, f"{name}: the product check is not what rejects it"
+    other.upper_body_check = model.upper_body_check.model_copy(update={"product": LinearCheck(
+        threshold=1e9, bias=0.0, weights=[0.0] * len(model.upper_body_check.weights))})  # rejects all
     _, rgb, pose = sample_readings[0]
-    assert not pose.found_without_detector and classify(rgb, pose, rejects_all).person
+    assert not pose.found_without_detector and classify(rgb, pose, other).person
 
 
 def test_predict_command_writes_one_contract_line_per_photo_and_goes_past_bad_files(

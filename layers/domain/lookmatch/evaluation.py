@@ -112,12 +112,13 @@ class Report:
         people; None when no one has several photos. PETA has up to ~60 photos of one pedestrian
         (half its test photos are 11 TownCentre people), so its per-photo accuracy leans on a few
         people."""
+        photos = self.right.get(head, {})
         by_person: dict[str, list[bool]] = {}
-        for ref, right in self.right.get(head, {}).items():
+        for ref, right in photos.items():
             by_person.setdefault(self.person_of[ref], []).append(right)
-        if len(by_person) == len(self.right.get(head, {})):
+        if len(by_person) == len(photos):
             return None
-        return float(np.mean([np.mean(photos) for photos in by_person.values()])), len(by_person)
+        return float(np.mean([np.mean(rights) for rights in by_person.values()])), len(by_person)
 
     @property
     def selection_score(self) -> float | None:

@@ -74,6 +74,7 @@ class UpperBodyCheck(LinearCheck):
     def shows_person(self, upper: list[float] | np.ndarray, whole: list[float] | np.ndarray) -> bool:
         return self.product is None or self.product.passes(np.concatenate([upper, whole]))
 
+
 def load_upper_body_check(fingerprint: str, path: Path | None = None) -> UpperBodyCheck | None:
     """The check fitted for the garment model with this fingerprint; None when there is none (a
     model being evaluated before its check is fitted: every crop then counts as an upper body)."""

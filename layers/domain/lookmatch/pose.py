@@ -47,15 +47,15 @@ RETRY_PAD = 0.3  # edge padding, as a share of the longer side, for a second try
 ZOOM_GRID, ZOOM_SHARE, ZOOM_MIN_SCORE = 2, 0.55, 0.75
 # A last try for a picture framed around one standing person (at least FRAMED_MIN_ASPECT times
 # taller than wide), as a person cropped out of a larger photo: the landmark model runs on the ROI
-# such a person would have (hips at mid-height, head at the top edge). On a product photo it claims
-# a pose as readily (its flag is no test), so the skeleton is kept only when it stands the way a
-# person filling the frame does: flag >= FRAMED_MIN_FLAG, shoulders, hips, knees and ankles seen
+# such a person would have (head at the top edge, hips at FRAMED_HIP_HEIGHTS). On a product photo
+# it claims a pose as readily (its flag is no test), so the skeleton is kept only when it stands
+# the way a person filling the frame does: flag >= FRAMED_MIN_FLAG, shoulders, hips, knees and ankles seen
 # (mean visibility >= FRAMED_MIN_VISIBILITY), spanning FRAMED_MIN_SPAN of the height, shoulders
 # above hips above ankles. A garment hung up or laid flat still passes these bars; Classify asks
 # the crops of a person found this way whether they show a person (GarmentModel.shows_person).
 # Set on PETA and product train photos (docs/measurements.md, "People the detector misses").
 FRAMED_MIN_ASPECT, FRAMED_MIN_FLAG, FRAMED_MIN_VISIBILITY, FRAMED_MIN_SPAN = 1.5, 0.5, 0.6, 0.6
-FRAMED_HIP_HEIGHTS = (0.5, 0.55, 0.6)  # hip centre tried at these shares of the picture's height
+FRAMED_HIP_HEIGHTS = (0.5, 0.55, 0.6)  # hip centre tried in turn at these shares of the height
 
 # Skeleton edges for drawing (MediaPipe's POSE_CONNECTIONS).
 CONNECTIONS = (
