@@ -1,4 +1,5 @@
 """The real BlazePose models on the committed sample photos, and read_pose's contract."""
+import dataclasses
 import io
 
 import cv2
@@ -181,6 +182,39 @@ def test_zoomed_windows_find_nobody_in_a_garment_photo(monkeypatch):
     assert pose_estimator().detect_zoomed(jacket) == []
     monkeypatch.setattr(pose, "ZOOM_MIN_SCORE", 0.5)
     assert pose_estimator().detect_zoomed(jacket) != []  # the hazard the threshold is there for
+
+
+def test_a_skeleton_with_no_landmark_in_frame_does_not_stop_the_next_try(sample_readings, monkeypatch):
+    """A weak first detection can give a skeleton wholly outside the picture; the padded try must
+    still run and find the person (PETA train: 11 pedestrians were lost so)."""
+    _, rgb, reading = sample_readings[1]
+    first_try = pose.PoseEstimator._detect
+    real = first_try(pose_estimator(), rgb)[0]
+    ghost = dataclasses.replace(real, landmarks=real.landmarks + [2.0 * rgb.shape[1], 0, 0, 0, 0])
+    assert not pose.in_frame(ghost.landmarks, rgb.shape[1], rgb.shape[0]).any()
+    calls = []
+
+    def ghost_first(self, picture):
+        calls.append(picture.shape)
+        return [ghost] if len(calls) == 1 else first_try(self, picture)
+
+    monkeypatch.setattr(pose.PoseEstimator, "_detect", ghost_first)
+    people = pose_estimator().detect(rgb)
+    assert len(calls) == 2 and calls[1] != rgb.shape  # the padded try ran
+    assert len(people) == 1 and pose.in_frame(people[0].landmarks, rgb.shape[1], rgb.shape[0]).all()
+
+
+@pytest.mark.needs_data
+def test_a_pedestrian_behind_a_ghost_detection_is_found():
+    """PETA train 02973: the detector's first pass gives a skeleton with no landmark in the
+    picture; the tries after it find the pedestrian."""
+    from lookmatch.config import data_dir
+
+    rgb = load_image(data_dir() / "peta" / "images" / "02973.jpg")
+    height, width = rgb.shape[:2]
+    first = pose.PoseEstimator._detect(pose_estimator(), rgb)
+    assert first and not any(pose.in_frame(p.landmarks, width, height).any() for p in first)
+    assert read_pose(rgb).person
 
 
 def tight_crop(rgb: np.ndarray, reading: PoseReading) -> tuple[np.ndarray, int, int]:

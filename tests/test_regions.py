@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from lookmatch.colour import dominant_colour
-from lookmatch.regions import (REGIONS, Box, body_regions, colour_part, hips_in_frame, in_frame, landmark_box,
-                               main_person, upright_turns)
+from lookmatch.pose import in_frame
+from lookmatch.regions import (REGIONS, Box, body_regions, colour_part, hips_in_frame, landmark_box, main_person,
+                               upright_turns)
 
 W, H = 400, 800
 

@@ -5,8 +5,7 @@ import cv2
 import numpy as np
 
 from .pipeline import PoseReading, upright
-from .pose import CONNECTIONS
-from .regions import IN_FRAME
+from .pose import CONNECTIONS, IN_FRAME
 
 COLOURS = {  # RGB
     "head": (255, 200, 0),

@@ -19,7 +19,6 @@ import numpy as np
 from . import datasets
 from . import pose as P
 from .contract import GARMENT_LABELS, GENDERS
-from .regions import in_frame
 
 HEADS: dict[str, tuple[str, ...]] = {**GARMENT_LABELS, "gender": GENDERS}
 MISSING = "(none)"  # predicted column for "no prediction"
@@ -210,7 +209,7 @@ def can_be_framed(pose) -> bool:
     upright as the photo came (no turn), with both shoulders, both hips and a knee in frame."""
     if not pose.person or pose.turns:
         return False
-    ok = in_frame(np.array(pose.landmarks), pose.width, pose.height)
+    ok = P.in_frame(np.array(pose.landmarks), pose.width, pose.height)
     return bool(ok[P.SHOULDERS + P.HIPS].all() and ok[P.KNEES].any())
 
 

@@ -1,9 +1,7 @@
 """Boxes for the head, upper body, lower body, whole body and feet, from BlazePose landmarks.
 
 Pure geometry (no models). Rules:
-- A landmark counts when it is IN FRAME: presence >= IN_FRAME (the landmark model's "inside the
-  picture" score; on cropped sample photos it drops below 0.1 for joints cut off, while the
-  visibility score stays high for some of them) and its point lies in the image (2% tolerance).
+- A landmark counts when it is in frame (`pose.in_frame`: its presence score and its point).
   Occluded points (low visibility, e.g. a wrist behind a coat) still count: their position is good.
 - Margins are proportional to the body's size unit: the torso length (mid-shoulder to mid-hip),
   or 1.5 x the shoulder width when the hips are out of frame.
@@ -21,7 +19,6 @@ from pydantic import BaseModel, ConfigDict
 
 from . import pose as P
 
-IN_FRAME = 0.5
 REGIONS = ("head", "upper", "lower", "whole", "feet")
 
 HEAD_POINTS = list(range(0, 11))
@@ -72,28 +69,12 @@ class Box(BaseModel):
         return cls(x0=bx0, y0=by0, x1=bx1, y1=by1)
 
 
-def in_frame(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Boolean mask of the landmarks that count (see module doc). landmarks: (33, >=5) as from
-    pose.Person (x, y, z, visibility, presence) or (33, 4) (x, y, visibility, presence)."""
-    presence = np.asarray(landmarks, dtype=np.float64)[:, -1]
-    return (presence >= IN_FRAME) & in_picture(landmarks, width, height)
-
-
-def in_picture(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Boolean mask of the landmarks whose point lies in the picture (2% tolerance), whatever
-    their presence score."""
-    lm = np.asarray(landmarks, dtype=np.float64)
-    x, y = lm[:, 0], lm[:, 1]
-    tol_x, tol_y = 0.02 * width, 0.02 * height
-    return (x >= -tol_x) & (x <= width + tol_x) & (y >= -tol_y) & (y <= height + tol_y)
-
-
 def hips_in_frame(landmarks: np.ndarray, width: int, height: int) -> bool:
     """Do both hips lie in the picture? Without them a whole-body garment (a dress against a top and
     a skirt) cannot be told: the picture stops above the waist. Only where the points lie counts:
     near the picture's bottom edge the landmark model's presence score for hips that are there
     drops to 0.0-0.6, while on a photo cut at the chest it places them below the edge."""
-    return bool(in_picture(landmarks, width, height)[P.HIPS].all())
+    return bool(P.in_picture(landmarks, width, height)[P.HIPS].all())
 
 
 def body_unit(landmarks: np.ndarray, ok: np.ndarray) -> float | None:
@@ -118,7 +99,7 @@ def upright_turns(landmarks: np.ndarray, width: int, height: int) -> int:
     """How many quarter turns counterclockwise (np.rot90's k) would stand the person upright: the
     direction from mid-hip to mid-shoulder, to the nearest quarter. 0 when upright or when a
     shoulder or hip is not in frame (nothing to go by)."""
-    ok = in_frame(landmarks, width, height)
+    ok = P.in_frame(landmarks, width, height)
     shoulders, hips = P.SHOULDERS, P.HIPS
     if not (ok[shoulders].all() and ok[hips].all()):
         return 0
@@ -133,7 +114,7 @@ def body_regions(landmarks: np.ndarray, width: int, height: int) -> dict[str, Bo
     """Boxes for head / upper / lower / whole / feet (None when that part is not in the picture)."""
     lm = np.asarray(landmarks, dtype=np.float64)
     xy = lm[:, :2]
-    ok = in_frame(lm, width, height)
+    ok = P.in_frame(lm, width, height)
     out: dict[str, Box | None] = dict.fromkeys(REGIONS)
     s = body_unit(lm, ok)
     if s is None:
@@ -204,7 +185,7 @@ def _head_box(pts: np.ndarray, s: float, width: int, height: int) -> Box | None:
 def landmark_box(landmarks: np.ndarray, width: int, height: int) -> Box | None:
     """The tight box of a person's in-frame landmarks (for choosing the main person)."""
     lm = np.asarray(landmarks, dtype=np.float64)
-    ok = in_frame(lm, width, height)
+    ok = P.in_frame(lm, width, height)
     if not ok.any():
         return None
     pts = lm[ok, :2]
@@ -250,7 +231,7 @@ def colour_part(landmarks: np.ndarray, width: int, height: int, box: Box, region
     are not in frame (both shoulders and hips for "upper", a hip and its knee for "lower") or the
     region has no strips: the caller then reads the crop's centre. landmarks: as body_regions'."""
     lm = np.asarray(landmarks, dtype=np.float64)
-    ok = in_frame(lm, width, height)
+    ok = P.in_frame(lm, width, height)
     s = body_unit(lm, ok)
     if s is None or region not in ("upper", "lower"):
         return None
