@@ -187,7 +187,7 @@ def test_zoomed_windows_find_nobody_in_a_garment_photo(monkeypatch):
 def test_a_skeleton_with_no_landmark_in_frame_does_not_stop_the_next_try(sample_readings, monkeypatch):
     """A weak first detection can give a skeleton wholly outside the picture; the padded try must
     still run and find the person (PETA train: 11 pedestrians were lost so)."""
-    _, rgb, reading = sample_readings[1]
+    _, rgb, _ = sample_readings[1]
     first_try = pose.PoseEstimator._detect
     real = first_try(pose_estimator(), rgb)[0]
     ghost = dataclasses.replace(real, landmarks=real.landmarks + [2.0 * rgb.shape[1], 0, 0, 0, 0])
