@@ -259,11 +259,6 @@ def fitted_check(x: np.ndarray, y: np.ndarray, kept: float) -> tuple[LinearCheck
     return LinearCheck(threshold=round(threshold, 6), bias=round(b, 6), weights=[round(float(v), 6) for v in w]), out_of_fold
 
 
-def lower_check(train: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray]:
-    """The lower-garment check fitted on the train examples; also its out-of-fold scores."""
-    return fitted_check(train["x"], train["y"], LOWER_KEPT)
-
-
 def product_check(train: dict[str, np.ndarray], no_one: dict[str, np.ndarray]) -> tuple[LinearCheck, np.ndarray, np.ndarray]:
     """The product check fitted on the train examples: the real ones (1) against the skeletons
     in product photos (0). Also returns its out-of-fold scores and labels."""
@@ -339,7 +334,7 @@ def main() -> None:
     x_train, x_val = features(train), features(val)
     upper_body, out_of_fold = fitted_check(x_train, train["y"], REAL_KEPT)
     report("train, out of fold", out_of_fold, train, upper_body.threshold)
-    report("val", x_val @ np.array(upper_body.weights) + upper_body.bias, val, upper_body.threshold)
+    report("val", upper_body.score(x_val), val, upper_body.threshold)
     check = UpperBodyCheck(garment_model=garments.fingerprint, **upper_body.model_dump())
     no_one_train = no_one_examples("train", garments)
     legs, out_of_fold, y = legs_check(train, no_one_train, check)
@@ -357,10 +352,10 @@ def main() -> None:
     for name, x in (("people", x_val[val["y"] == 1]), ("product photos", val_no_one)):
         print(f"  val: {name} {np.mean([product.passes(v) for v in x]):6.1%} of {len(x)}")
     lower_train, lower_val = (lower_examples(split, garments) for split in ("train", "val"))
-    lower, out_of_fold = lower_check(lower_train)
+    lower, out_of_fold = fitted_check(lower_train["x"], lower_train["y"], LOWER_KEPT)
     kinds = ("none", "garment")
     report("lower-garment check, train, out of fold", out_of_fold, lower_train, lower.threshold, "a lower garment", kinds)
-    report("lower-garment check, val", lower_val["x"] @ np.array(lower.weights) + lower.bias, lower_val,
+    report("lower-garment check, val", lower.score(lower_val["x"]), lower_val,
            lower.threshold, "a lower garment", kinds)
     check = check.model_copy(update={"legs": legs, "lower": lower, "product": product})
     args.out.write_text(check.model_dump_json(indent=1, exclude_none=True) + "\n")

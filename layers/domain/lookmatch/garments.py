@@ -37,8 +37,12 @@ class LinearCheck(BaseModel):
     bias: float
     weights: list[float]
 
+    def score(self, x: np.ndarray) -> float | np.ndarray:
+        """weights . x + bias, for one example or for each row of a matrix of them."""
+        return np.dot(x, self.weights) + self.bias
+
     def passes(self, x: np.ndarray) -> bool:
-        return float(np.dot(self.weights, x)) + self.bias >= self.threshold
+        return float(self.score(x)) >= self.threshold
 
 
 class UpperBodyCheck(LinearCheck):
