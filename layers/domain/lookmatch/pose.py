@@ -231,7 +231,7 @@ class PoseEstimator:
         """
         height, width = rgb.shape[:2]
         pad = int(round(RETRY_PAD * max(height, width)))
-        tries = (self._detect, lambda picture: self._detect_padded(picture, pad), self.detect_zoomed, self.detect_framed)
+        tries = (self._detect, lambda picture: self.detect_padded(picture, pad), self.detect_zoomed, self.detect_framed)
         for attempt in tries:
             people = [p for p in attempt(rgb) if in_frame(p.landmarks, width, height).any()]
             if people:
@@ -254,9 +254,6 @@ class PoseEstimator:
 
     def detect_padded(self, rgb: np.ndarray, pad: int) -> list[Person]:
         """Detect in the picture with `pad` replicated edge pixels on every side."""
-        return self._detect_padded(rgb, pad)
-
-    def _detect_padded(self, rgb: np.ndarray, pad: int) -> list[Person]:
         padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         people = self._detect(padded)
         for p in people:
