@@ -89,6 +89,38 @@ def test_a_photo_turned_without_exif_is_read_upright(sample_readings, rotate, tu
     assert PoseReading.model_validate_json(r.model_dump_json()).turns == turns  # pose.json keeps it
 
 
+def test_a_back_view_turned_without_exif_is_still_turned(sample_readings, monkeypatch):
+    """With no face in the turned photo's head box (a back view) and no framed try to stand the
+    person up where they are (the photo is not tall), the turn still stands."""
+    from lookmatch import face
+
+    _, rgb, _ = sample_readings[-1]
+    upside_down = np.ascontiguousarray(cv2.rotate(rgb, cv2.ROTATE_180))
+    assert pose_estimator().detect_framed(upside_down) == []
+    monkeypatch.setattr(face.FaceDetector, "detect", lambda self, picture: [])
+    assert read_pose(upside_down).turns == 2
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("key, was_turned", [("01352", False), ("00152", True)])
+def test_an_upright_pedestrian_stood_on_their_head_is_read_where_they_stand(key, was_turned):
+    """PETA train pedestrians (all upright) whose first skeleton stands on its head: read_pose
+    used to keep it (01352) or to turn the photo upside down by it (00152, no face in the turned
+    photo). The framed try stands them up in the photo as it came."""
+    from lookmatch.config import data_dir
+    from lookmatch.regions import upright_turns
+
+    rgb = load_image(data_dir() / "peta" / "images" / f"{key}.jpg")
+    height, width = rgb.shape[:2]
+    first = pose_estimator().detect(rgb)[0]
+    assert upright_turns(first.landmarks[:, [0, 1, 3, 4]], width, height) == 2
+    reading = read_pose(rgb)
+    assert reading.person and reading.turns == 0
+    assert upright_turns(np.array(reading.landmarks), width, height) == 0
+    heights = [reading.boxes[region].center[1] for region in ("head", "upper", "lower")]
+    assert heights == sorted(heights)
+
+
 def test_two_people_main_is_the_larger(sample_photos):
     big = load_image(sample_photos[-1])
     small = cv2.resize(load_image(sample_photos[1]), None, fx=0.6, fy=0.6)

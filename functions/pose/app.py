@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 
 from lookmatch import pipeline, stages
+from lookmatch.face import face_detector
 from lookmatch.aws import ResultsTable, S3Store
 
 logger = Logger()
@@ -16,6 +17,7 @@ metrics = Metrics()
 store = S3Store()
 results = ResultsTable()
 pipeline.pose_estimator()  # load BlazePose at import: once per container, not per photo
+face_detector()  # and the face detector, which confirms a turn (pipeline.stood_up)
 
 
 @logger.inject_lambda_context

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -74,6 +75,12 @@ class FaceDetector:
             if box is not None:
                 out.append(Face(box, f.keypoints + (x0, y0), f.score))
         return out
+
+
+@lru_cache(maxsize=1)
+def face_detector() -> FaceDetector:
+    """One detector per process, shared by the Pose stage (a turn's check) and the gender model."""
+    return FaceDetector()
 
 
 def _crop_padded(rgb: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .contract import GENDERS, Labelled
-from .face import LEFT_EYE, RIGHT_EYE, Face, FaceDetector, align_face
+from .face import LEFT_EYE, RIGHT_EYE, Face, FaceDetector, align_face, face_detector
 from .regions import Box
 from .runtime import TFLiteModel
 
@@ -140,4 +140,4 @@ class GenderModel:
 @lru_cache(maxsize=1)
 def gender_model() -> GenderModel:
     """One model per process (loaded at import of the Classify handler)."""
-    return GenderModel()
+    return GenderModel(detector=face_detector())
