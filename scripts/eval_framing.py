@@ -8,7 +8,9 @@ frame is cut where its own pose says (T: torso length, shoulder line to hip line
 - chest up: the rows above shoulder line + 0.5 T. No lower body, so no whole-body garment either;
 - waist up: the rows above hip line + 0.2 T (a sliver of waistband). No lower garment to read;
 - hips down: the rows below hip line - 0.1 T. No head or upper body; the lower garment is there;
-- thighs down: the rows below halfway from hips to knees. No head, upper body or whole body.
+- thighs down: the rows below halfway from hips to knees. No head, upper body or whole body;
+- side cut: the columns right of a quarter shoulder width inside the left-hand shoulder
+  (`evaluation.side_cut`): that shoulder is just out of the picture, the rest all there.
 Each cut goes through `read_pose` and `classify` as an upload would. The script prints, per
 framing, how often each region is reported, which of those should not be (the picture does not
 hold it), and the accuracy of the labels read, against the by-eye labels.
@@ -23,11 +25,14 @@ import numpy as np
 from tqdm import tqdm
 
 from lookmatch import datasets
-from lookmatch.evaluation import FRAMINGS, can_be_framed, framed, wilson_interval
+from lookmatch.evaluation import FRAMINGS, can_be_framed, framed, side_cut, wilson_interval
 from lookmatch.images import load_image
 from lookmatch.pipeline import classify, read_pose
 
 REPORTED = ("head", "upper", "lower", "whole", "gender")
+# Each cut: the picture it makes from a photo and its landmarks, and the regions it cannot hold.
+CUTS = {name: (lambda rgb, landmarks, name=name: framed(rgb, landmarks, name), not_held)
+        for name, (_, not_held) in FRAMINGS.items()} | {"side cut": (side_cut, frozenset())}
 
 
 def reported(rgb: np.ndarray) -> dict[str, str | bool | None]:
@@ -54,7 +59,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N photos")
     args = parser.parse_args()
     truths = datasets.load("ccp", args.split)[: args.limit]
-    results: dict[str, list[tuple[datasets.Truth, dict]]] = {name: [] for name in FRAMINGS}
+    results: dict[str, list[tuple[datasets.Truth, dict]]] = {name: [] for name in CUTS}
     skipped = 0
     for truth in tqdm(truths, desc="photos", unit="photo"):
         rgb = load_image(truth.path)
@@ -62,8 +67,8 @@ def main() -> None:
         if not can_be_framed(full):
             skipped += 1
             continue
-        for name in FRAMINGS:
-            results[name].append((truth, reported(framed(rgb, np.array(full.landmarks), name))))
+        for name, (make, _) in CUTS.items():
+            results[name].append((truth, reported(make(rgb, np.array(full.landmarks)))))
 
     used = len(truths) - skipped
     print(f"\nccp {args.split}: {used} photos cut ({skipped} left out: nobody, turned, or shoulders, hips "
@@ -72,11 +77,11 @@ def main() -> None:
     print(f"{'framing':12} {'person':>7} " + " ".join(f"{r:>9}" for r in REPORTED))
     for name, pairs in results.items():
         seen = [got for _, got in pairs]
-        cells = [f"{share(seen, region):8.1%}" + ("*" if region in FRAMINGS[name][1] else " ") for region in REPORTED]
+        cells = [f"{share(seen, region):8.1%}" + ("*" if region in CUTS[name][1] else " ") for region in REPORTED]
         print(f"{name:12} {share(seen, 'person'):7.1%} " + " ".join(cells))
     print("\nregions reported that the cut does not hold: photos, share (95% interval)")
     for name, pairs in results.items():
-        for region in sorted(FRAMINGS[name][1]):
+        for region in sorted(CUTS[name][1]):
             wrong = sum(bool(got[region]) for _, got in pairs)
             lo, hi = wilson_interval(wrong, len(pairs))
             print(f"{name:12} {region:7} {wrong:4d} / {len(pairs)}  {wrong / len(pairs):6.1%} ({lo:.1%}-{hi:.1%})")
@@ -84,7 +89,7 @@ def main() -> None:
     for name, pairs in results.items():
         cells = []
         for region in ("upper", "lower", "whole", "gender"):
-            if region in FRAMINGS[name][1]:
+            if region in CUTS[name][1]:
                 continue
             scored = [(truth.label(region), got[region]) for truth, got in pairs if truth.label(region) and got[region]]
             right = sum(t == g for t, g in scored)

@@ -77,6 +77,24 @@ def test_nobody_gives_person_false(sample_readings):
         "whole": None, "error": None}
 
 
+def test_a_photo_cut_at_the_side_through_a_shoulder_is_still_read(sample_photos):
+    """Framed tight at the side, one shoulder just out of the picture (evaluation.side_cut): every
+    sample still reads its upper, lower and whole garment, as it does in the full photo."""
+    import numpy as np
+
+    from lookmatch.evaluation import side_cut
+    from lookmatch.images import load_image
+    from lookmatch.pipeline import read_pose
+
+    for path in sample_photos:
+        rgb = load_image(path)
+        full = read_pose(rgb)
+        cut = side_cut(rgb, np.array(full.landmarks))
+        assert cut.shape[1] < rgb.shape[1]
+        reading = classify(cut, read_pose(cut))
+        assert reading.person and None not in (reading.upper, reading.lower, reading.whole), path.stem
+
+
 def test_a_photo_of_the_legs_only_reads_the_lower_garment_alone_and_the_top_half_no_lower_or_whole(sample_photos):
     """Cut below the hips, these samples make BlazePose squeeze a whole skeleton, head and all,
     into the legs; the upper-body check (GarmentModel.shows_upper_body) finds its "upper body" is

@@ -139,6 +139,30 @@ def test_points_outside_the_picture_do_not_count_even_if_present():
     assert boxes["head"] is None and boxes["upper"] is not None
 
 
+def test_a_shoulder_cut_off_at_the_side_still_counts():
+    """A photo framed tight at the side: the landmark model places the cut-off shoulder and hip
+    beside the picture, sure they are there. The body is still boxed, clipped to the picture
+    (when only points in the picture counted, ccp val photos cut so read nothing but the face)."""
+    lm = person(dx=-200)  # the right shoulder and hip at x -50 and -30: beside the left edge
+    assert not in_frame(lm, W, H)[SHOULDERS + HIPS].all()
+    boxes = body_regions(lm, W, H)
+    assert all(boxes[region] is not None for region in ("upper", "lower", "whole"))
+    check_inside(boxes)
+    assert boxes["upper"].x0 == boxes["lower"].x0 == 0 and hips_in_frame(lm, W, H)
+    unsure = lm.copy()
+    unsure[lm[:, 0] < 0, 3] = 0.1  # beside the picture and not present: they do not count
+    assert body_regions(unsure, W, H)["upper"] is None
+
+
+def test_a_picture_narrower_than_the_shoulders_boxes_no_upper_body():
+    """A close-up of the face: both shoulders beside the picture, one each side. Neither has its
+    partner in frame, so they box no "upper body" (it would be the face)."""
+    close_up = person(scale=3.0, dx=-550, dy=-210)  # shoulders at x 200 and -100 in a 100 px picture
+    assert (close_up[SHOULDERS, 0] < 0).any() and (close_up[SHOULDERS, 0] > 100).any()
+    boxes = body_regions(close_up, 100, 400)
+    assert boxes["upper"] is None and boxes["whole"] is None
+
+
 def test_boxes_clip_to_the_picture():
     boxes = body_regions(person(dx=-140), W, H)  # the right side of the body is off the left edge
     check_inside(boxes)

@@ -230,6 +230,15 @@ def cut(rgb: np.ndarray, landmarks: np.ndarray, rows: Rows) -> np.ndarray:
     return np.ascontiguousarray(rgb[kept])
 
 
+def side_cut(rgb: np.ndarray, landmarks: np.ndarray, inward: float = 0.25) -> np.ndarray:
+    """The photo cut at the left, `inward` of a shoulder width inside the shoulder nearer that edge
+    (landmarks (33, >=2) pixels; both shoulders in frame): that shoulder is just out of the picture,
+    as in a photo framed tight at the side. Used by scripts/eval_framing.py."""
+    x = np.asarray(landmarks, dtype=float)[P.SHOULDERS, 0]
+    left = x.min() + inward * abs(x[1] - x[0])
+    return np.ascontiguousarray(rgb[:, max(round(left), 0):])
+
+
 def same_person_first(similarity: np.ndarray, people: Iterable) -> np.ndarray:
     """Recall@1 of a ranking against labels, query by query. `similarity` (N, N) scores every
     pair of rows (-inf: a pair not to rank, e.g. of another predicted label); `people` names whose

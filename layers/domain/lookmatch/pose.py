@@ -361,13 +361,33 @@ def in_frame(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
     return (presence >= IN_FRAME) & in_picture(landmarks, width, height)
 
 
+def in_view(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Boolean mask of the landmarks IN VIEW: in frame, or a body point beside the picture (present,
+    level with it, off its left or right edge) whose partner on the other side of the body is in
+    frame. A shoulder cut off at the side of a photo framed tight is placed there with its presence
+    high (0.55-1.0 on ccp val photos cut so), while a part cut off at the top or bottom gets a low
+    presence, or lies above or below the picture. Both sides beside the picture is a picture
+    narrower than the body: a close-up of the face, whose "shoulders" box no upper body."""
+    presence = np.asarray(landmarks, dtype=np.float64)[:, -1]
+    framed = in_frame(landmarks, width, height)
+    beside = (presence >= IN_FRAME) & within_height(landmarks, height)
+    beside[:LEFT_SHOULDER] = False
+    beside[LEFT_SHOULDER:] &= framed[LEFT_SHOULDER:].reshape(-1, 2)[:, ::-1].reshape(-1)  # the partner
+    return framed | beside
+
+
 def in_picture(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
     """Boolean mask of the landmarks whose point lies in the picture (2% tolerance), whatever
     their presence score."""
-    lm = np.asarray(landmarks, dtype=np.float64)
-    x, y = lm[:, 0], lm[:, 1]
-    tol_x, tol_y = 0.02 * width, 0.02 * height
-    return (x >= -tol_x) & (x <= width + tol_x) & (y >= -tol_y) & (y <= height + tol_y)
+    x = np.asarray(landmarks, dtype=np.float64)[:, 0]
+    return (x >= -0.02 * width) & (x <= 1.02 * width) & within_height(landmarks, height)
+
+
+def within_height(landmarks: np.ndarray, height: int) -> np.ndarray:
+    """Boolean mask of the landmarks level with the picture: neither above nor below it (2%
+    tolerance), wherever they lie across."""
+    y = np.asarray(landmarks, dtype=np.float64)[:, 1]
+    return (y >= -0.02 * height) & (y <= 1.02 * height)
 
 
 def _stands_in_frame(person: Person, height: int) -> bool:

@@ -1,8 +1,10 @@
 """Boxes for the head, upper body, lower body, whole body and feet, from BlazePose landmarks.
 
 Pure geometry (no models). Rules:
-- A landmark counts when it is in frame (`pose.in_frame`: its presence score and its point).
-  Occluded points (low visibility, e.g. a wrist behind a coat) still count: their position is good.
+- A landmark counts when it is in view (`pose.in_view`: in frame, or a body point beside the
+  picture whose partner on the other side of the body is in frame, as a shoulder cut off at the
+  side of a photo framed tight); boxes are clipped to the picture. Occluded points (low
+  visibility, e.g. a wrist behind a coat) still count: their position is good.
 - Margins are proportional to the body's size unit: the torso length (mid-shoulder to mid-hip),
   or 1.5 x the shoulder width when the hips are out of frame.
 - head needs >= 3 face/ear points; upper needs both shoulders; lower needs both hips and a knee,
@@ -70,11 +72,12 @@ class Box(BaseModel):
 
 
 def hips_in_frame(landmarks: np.ndarray, width: int, height: int) -> bool:
-    """Do both hips lie in the picture? Without them a whole-body garment (a dress against a top and
-    a skirt) cannot be told: the picture stops above the waist. Only where the points lie counts:
-    near the picture's bottom edge the landmark model's presence score for hips that are there
-    drops to 0.0-0.6, while on a photo cut at the chest it places them below the edge."""
-    return bool(P.in_picture(landmarks, width, height)[P.HIPS].all())
+    """Do both hips lie level with the picture (in it, or beside it when the photo is cut at the
+    side)? Without them a whole-body garment (a dress against a top and a skirt) cannot be told:
+    the picture stops above the waist. Only where the points lie counts: near the picture's bottom
+    edge the landmark model's presence score for hips that are there drops to 0.0-0.6, while on a
+    photo cut at the chest it places them below the edge."""
+    return bool(P.within_height(landmarks, height)[P.HIPS].all())
 
 
 def body_unit(landmarks: np.ndarray, ok: np.ndarray) -> float | None:
@@ -114,7 +117,7 @@ def body_regions(landmarks: np.ndarray, width: int, height: int) -> dict[str, Bo
     """Boxes for head / upper / lower / whole / feet (None when that part is not in the picture)."""
     lm = np.asarray(landmarks, dtype=np.float64)
     xy = lm[:, :2]
-    ok = P.in_frame(lm, width, height)
+    ok = P.in_view(lm, width, height)
     out: dict[str, Box | None] = dict.fromkeys(REGIONS)
     s = body_unit(lm, ok)
     if s is None:
