@@ -97,12 +97,12 @@ def test_hips_out_of_frame_upper_reaches_the_edge():
 
 
 def test_the_whole_body_garment_needs_both_hips_in_frame():
-    assert hips_in_frame(person(), W, H)
-    assert hips_in_frame(cut_at(person(), 430), W, 430)  # cut below the hips: the waist is there
-    assert not hips_in_frame(cut_at(person(), 330), W, 330)  # cut at the chest
+    assert hips_in_frame(person(), H)
+    assert hips_in_frame(cut_at(person(), 430), 430)  # cut below the hips: the waist is there
+    assert not hips_in_frame(cut_at(person(), 330), 330)  # cut at the chest
     edge = cut_at(person(), 405)  # hips just above the edge: the landmark model is unsure of them
     edge[HIPS, 3] = 0.3
-    assert hips_in_frame(edge, W, 405)
+    assert hips_in_frame(edge, 405)
 
 
 def test_hips_just_above_the_top_edge_give_a_lower_box_to_the_bottom():
@@ -148,7 +148,7 @@ def test_a_shoulder_cut_off_at_the_side_still_counts():
     boxes = body_regions(lm, W, H)
     assert all(boxes[region] is not None for region in ("upper", "lower", "whole"))
     check_inside(boxes)
-    assert boxes["upper"].x0 == boxes["lower"].x0 == 0 and hips_in_frame(lm, W, H)
+    assert boxes["upper"].x0 == boxes["lower"].x0 == 0 and hips_in_frame(lm, H)
     unsure = lm.copy()
     unsure[lm[:, 0] < 0, 3] = 0.1  # beside the picture and not present: they do not count
     assert body_regions(unsure, W, H)["upper"] is None

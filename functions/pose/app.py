@@ -8,8 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 
 from lookmatch import pipeline, stages
-from lookmatch.face import face_detector
 from lookmatch.aws import ResultsTable, S3Store
+from lookmatch.face import face_detector
 
 logger = Logger()
 tracer = Tracer()

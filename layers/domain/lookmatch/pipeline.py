@@ -242,7 +242,7 @@ def classify(rgb: np.ndarray, pose: PoseReading, garments: GarmentModel | None =
         # lower-body box is a sliver of waistband, not a garment to name (model card, "The
         # lower-garment check").
         del readings["lower"]
-    if "whole" in readings and not hips_in_frame(landmarks, width, height):
+    if "whole" in readings and not hips_in_frame(landmarks, height):
         # A picture cut above the hips: the whole-body box still gives the body-based gender, but
         # whether the person wears a dress or a top and a skirt is not in it.
         del readings["whole"]

@@ -71,7 +71,7 @@ class Box(BaseModel):
         return cls(x0=bx0, y0=by0, x1=bx1, y1=by1)
 
 
-def hips_in_frame(landmarks: np.ndarray, width: int, height: int) -> bool:
+def hips_in_frame(landmarks: np.ndarray, height: int) -> bool:
     """Do both hips lie level with the picture (in it, or beside it when the photo is cut at the
     side)? Without them a whole-body garment (a dress against a top and a skirt) cannot be told:
     the picture stops above the waist. Only where the points lie counts: near the picture's bottom
