@@ -58,9 +58,10 @@ FRAMED_MIN_ASPECT, FRAMED_MIN_FLAG, FRAMED_MIN_VISIBILITY, FRAMED_MIN_SPAN = 1.5
 FRAMED_HIP_HEIGHTS = (0.5, 0.55, 0.6)  # hip centre tried in turn at these shares of the height
 
 # A landmark is IN FRAME when its presence (the landmark model's "inside the picture" score) is at
-# least IN_FRAME and its point lies in the image (2% tolerance). On cropped photos presence drops
+# least IN_FRAME and its point lies in the image (EDGE_TOLERANCE). On cropped photos presence drops
 # below 0.1 for joints cut off, while visibility stays high for some of them.
 IN_FRAME = 0.5
+EDGE_TOLERANCE = 0.02  # a point this share of the picture's width / height past its edge is still in it
 
 # Skeleton edges for drawing (MediaPipe's POSE_CONNECTIONS).
 CONNECTIONS = (
@@ -377,17 +378,17 @@ def in_view(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def in_picture(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Boolean mask of the landmarks whose point lies in the picture (2% tolerance), whatever
+    """Boolean mask of the landmarks whose point lies in the picture (EDGE_TOLERANCE), whatever
     their presence score."""
     x = np.asarray(landmarks, dtype=np.float64)[:, 0]
-    return (x >= -0.02 * width) & (x <= 1.02 * width) & within_height(landmarks, height)
+    return (x >= -EDGE_TOLERANCE * width) & (x <= (1 + EDGE_TOLERANCE) * width) & within_height(landmarks, height)
 
 
 def within_height(landmarks: np.ndarray, height: int) -> np.ndarray:
-    """Boolean mask of the landmarks level with the picture: neither above nor below it (2%
-    tolerance), wherever they lie across."""
+    """Boolean mask of the landmarks level with the picture: neither above nor below it
+    (EDGE_TOLERANCE), wherever they lie across."""
     y = np.asarray(landmarks, dtype=np.float64)[:, 1]
-    return (y >= -0.02 * height) & (y <= 1.02 * height)
+    return (y >= -EDGE_TOLERANCE * height) & (y <= (1 + EDGE_TOLERANCE) * height)
 
 
 def _stands_in_frame(person: Person, height: int) -> bool:
