@@ -10,7 +10,9 @@ frame is cut where its own pose says (T: torso length, shoulder line to hip line
 - hips down: the rows below hip line - 0.1 T. No head or upper body; the lower garment is there;
 - thighs down: the rows below halfway from hips to knees. No head, upper body or whole body;
 - side cut: the columns right of a quarter shoulder width inside the left-hand shoulder
-  (`evaluation.side_cut`): that shoulder is just out of the picture, the rest all there.
+  (`evaluation.side_cut`): that shoulder is just out of the picture, the rest all there;
+- portrait: the chest-up rows, cut at both sides a tenth of a shoulder width inside each shoulder
+  (`evaluation.portrait_cut`): a portrait framed tight. No lower body, so no whole-body garment.
 Each cut goes through `read_pose` and `classify` as an upload would. The script prints, per
 framing, how often each region is reported, which of those should not be (the picture does not
 hold it), and the accuracy of the labels read, against the by-eye labels.
@@ -25,14 +27,15 @@ import numpy as np
 from tqdm import tqdm
 
 from lookmatch import datasets
-from lookmatch.evaluation import FRAMINGS, can_be_framed, framed, side_cut, wilson_interval
+from lookmatch.evaluation import FRAMINGS, can_be_framed, framed, portrait_cut, side_cut, wilson_interval
 from lookmatch.images import load_image
 from lookmatch.pipeline import classify, read_pose
 
 REPORTED = ("head", "upper", "lower", "whole", "gender")
 # Each cut: the picture it makes from a photo and its landmarks, and the regions it cannot hold.
 CUTS = {name: (lambda rgb, landmarks, name=name: framed(rgb, landmarks, name), not_held)
-        for name, (_, not_held) in FRAMINGS.items()} | {"side cut": (side_cut, frozenset())}
+        for name, (_, not_held) in FRAMINGS.items()} | {"side cut": (side_cut, frozenset()),
+                                                     "portrait": (portrait_cut, frozenset({"lower", "whole"}))}
 
 
 def reported(rgb: np.ndarray) -> dict[str, str | bool | None]:

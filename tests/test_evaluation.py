@@ -177,6 +177,20 @@ def test_framings_cut_where_the_photos_own_pose_says():
     assert cut(rgb, landmarks, lambda s, h, k: (k, 1000)).shape[0] == 100  # a line past the edge stops there
 
 
+def test_a_portrait_cut_keeps_the_chest_rows_inside_both_shoulders():
+    """Shoulders at x 100 and 300 (width 200), y 100; hips at y 200: chest-up rows (150), the
+    columns a tenth of the shoulder width inside each shoulder (120 to 280)."""
+    import numpy as np
+
+    from lookmatch.evaluation import portrait_cut
+
+    landmarks = np.zeros((33, 4))
+    landmarks[[11, 12], 0], landmarks[[11, 12], 1], landmarks[[23, 24], 1] = (300, 100), 100, 200
+    rgb = np.arange(400, dtype=np.uint8).repeat(3).reshape(1, 400, 3).repeat(400, 0)  # column i holds i % 256
+    portrait = portrait_cut(rgb, landmarks)
+    assert portrait.shape == (150, 160, 3) and portrait[0, 0, 0] == 120
+
+
 def test_a_photo_can_be_framed_only_upright_with_shoulders_hips_and_a_knee_in_frame():
     from types import SimpleNamespace
 

@@ -239,6 +239,16 @@ def side_cut(rgb: np.ndarray, landmarks: np.ndarray, inward: float = 0.25) -> np
     return np.ascontiguousarray(rgb[:, max(round(left), 0):])
 
 
+def portrait_cut(rgb: np.ndarray, landmarks: np.ndarray, inward: float = 0.1) -> np.ndarray:
+    """The photo's "chest up" rows (FRAMINGS), cut at both sides `inward` of a shoulder width inside
+    each shoulder (landmarks (33, >=2) pixels; shoulders and hips in frame): a portrait framed
+    tighter than the shoulders, both just out of the picture. Used by scripts/eval_framing.py."""
+    x = np.asarray(landmarks, dtype=float)[P.SHOULDERS, 0]
+    inset = inward * abs(x[1] - x[0])
+    chest = framed(rgb, landmarks, "chest up")
+    return np.ascontiguousarray(chest[:, max(round(x.min() + inset), 0):round(x.max() - inset)])
+
+
 def same_person_first(similarity: np.ndarray, people: Iterable) -> np.ndarray:
     """Recall@1 of a ranking against labels, query by query. `similarity` (N, N) scores every
     pair of rows (-inf: a pair not to rank, e.g. of another predicted label); `people` names whose
