@@ -34,8 +34,8 @@ from lookmatch.pipeline import classify, read_pose
 REPORTED = ("head", "upper", "lower", "whole", "gender")
 # Each cut: the picture it makes from a photo and its landmarks, and the regions it cannot hold.
 CUTS = {name: (lambda rgb, landmarks, name=name: framed(rgb, landmarks, name), not_held)
-        for name, (_, not_held) in FRAMINGS.items()} | {"side cut": (side_cut, frozenset()),
-                                                     "portrait": (portrait_cut, frozenset({"lower", "whole"}))}
+        for name, (_, not_held) in FRAMINGS.items()}
+CUTS |= {"side cut": (side_cut, frozenset()), "portrait": (portrait_cut, frozenset({"lower", "whole"}))}
 
 
 def reported(rgb: np.ndarray) -> dict[str, str | bool | None]:

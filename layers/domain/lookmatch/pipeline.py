@@ -16,10 +16,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from .contract import GARMENT_REGIONS, Labelled, Prediction
+from .face import face_detector
 from .garments import GarmentModel, GarmentReading, garment_model
 from .gender import GenderModel, gender_model
 from .images import WORK_SIDE, BadImage, brightened, load_image
-from .face import face_detector
 from .pose import Person, PoseEstimator
 from .regions import (REGIONS, Box, body_regions, colour_part, hips_in_frame, landmark_box, main_person,
                       upright_turns)
